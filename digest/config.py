@@ -1,0 +1,157 @@
+"""The pydantic models of sources.yaml, and the settings that come from the environment.
+
+Secrets never live in the file: the API key is read from the environment variable the file names
+(`llm.api_key_env`, default OPENAI_API_KEY). Following the openai SDK's own conventions,
+OPENAI_BASE_URL overrides `llm.base_url`, and DIGEST_MODEL overrides every task's model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+EMBEDDED_MODEL = "SmolLM2-135M-Instruct"
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+class ConfigError(Exception):
+    """sources.yaml is missing, not YAML, or does not match the schema; the message names the key."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ArxivConfig(Strict):
+    categories: list[str] = ["cs.AI", "cs.CL", "cs.LG"]
+    rss_url: str = "https://rss.arxiv.org/rss/{category}"
+    api_url: str = "https://export.arxiv.org/api/query"
+    # arXiv's API terms of use: no more than one request every three seconds.
+    delay_seconds: float = 3.0
+
+
+class PapersConfig(Strict):
+    max: int = Field(20, ge=0)
+    announce_types: list[Literal["new", "cross", "replace", "replace-cross"]] = ["new", "cross"]
+
+
+class FeedConfig(Strict):
+    name: str
+    url: str
+    kind: Literal["news", "comment"]
+
+
+class NewsConfig(Strict):
+    window_days: int = Field(2, ge=1)
+    max_per_feed: int = Field(10, ge=1)
+    max_articles: int = Field(60, ge=1)
+    feeds: list[FeedConfig] = []
+
+
+class TaskModels(Strict):
+    summary: str = "gpt-4o-mini"
+    review: str = "gpt-4o-mini"
+    directions: str = "gpt-4o-mini"
+    topics: str = "gpt-4o-mini"
+    overview: str = "gpt-4o-mini"
+
+
+class CommentaryConfig(Strict):
+    drafters: list[str] = Field(default_factory=lambda: ["gpt-4o-mini"], min_length=1)
+    synthesizer: str = "gpt-4o-mini"
+
+
+class EmbeddedConfig(Strict):
+    n_ctx: int = Field(4096, ge=512)  # tokens
+    startup_timeout: float = 120.0  # seconds
+
+
+class LLMConfig(Strict):
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    # json_schema: OpenAI-style response_format; json_object: {"type": "json_object", "schema": ...}
+    # as llama.cpp's server accepts it; none: prompt-only, validated after the fact.
+    structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
+    concurrency: int = Field(4, ge=1)
+    timeout: float = Field(120.0, gt=0)  # seconds per call
+    temperature: float = 0.3
+    models: TaskModels = TaskModels()
+    commentary: CommentaryConfig = CommentaryConfig()
+    embedded: EmbeddedConfig = EmbeddedConfig()
+
+
+class Config(Strict):
+    arxiv: ArxivConfig = ArxivConfig()
+    papers: PapersConfig = PapersConfig()
+    news: NewsConfig = NewsConfig()
+    llm: LLMConfig = LLMConfig()
+
+
+class Endpoint(BaseModel):
+    """The resolved LLM endpoint for this run (after environment overrides)."""
+
+    base_url: str | None  # None: start the embedded llama.cpp server
+    api_key: str | None
+    structured_output: Literal["json_schema", "json_object", "none"]
+    models: TaskModels
+    commentary: CommentaryConfig
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate sources.yaml.
+
+    Raises ConfigError naming the file and the dotted key that is unknown or of the wrong type.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            problems.append(f"{key}: {err['msg']}")
+        raise ConfigError(f"{path}: " + "; ".join(problems)) from exc
+
+
+def resolve_endpoint(llm: LLMConfig, environ: dict[str, str] | None = None) -> Endpoint:
+    """Apply the environment to the LLM settings.
+
+    No base URL and no API key anywhere means the embedded model; an API key alone means the
+    OpenAI API. DIGEST_MODEL replaces every task's model (drafters and synthesizer included).
+    """
+    env = os.environ if environ is None else environ
+    base_url = env.get("OPENAI_BASE_URL") or llm.base_url
+    api_key = env.get(llm.api_key_env) or None
+    models, commentary = llm.models, llm.commentary
+    structured = llm.structured_output
+    if base_url is None and api_key is None:
+        forced = EMBEDDED_MODEL
+        structured = "json_object"
+    else:
+        base_url = base_url or OPENAI_DEFAULT_BASE_URL
+        forced = env.get("DIGEST_MODEL")
+    if forced:
+        models = TaskModels(**{task: forced for task in TaskModels.model_fields})
+        commentary = CommentaryConfig(drafters=[forced], synthesizer=forced)
+    return Endpoint(
+        base_url=base_url,
+        api_key=api_key,
+        structured_output=structured,
+        models=models,
+        commentary=commentary,
+    )

@@ -1,0 +1,197 @@
+"""arXiv: announcement feeds (rss.arxiv.org, RSS 2.0 with arxiv:announce_type) and the export API.
+
+`--date D` means the papers arXiv announced on D. The announcement feed only shows the latest
+mailing; when its date is not D, the day is backfilled from the export API by submission window.
+All arXiv requests share one Pacer (arXiv's terms: one request every 3 s, one connection).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import feedparser
+
+from digest.config import ArxivConfig
+from digest.fetch.sources import Pacer, Source
+from digest.fetch.text import clean_text
+from digest.models import Paper, SourceStatus
+
+ARXIV_TZ = ZoneInfo("America/New_York")
+# "arXiv:2604.21935v1 Announce Type: new \nAbstract: ..." (rss.arxiv.org item description)
+_RSS_DESCRIPTION = re.compile(r"^arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.S)
+_ID_VERSION = re.compile(r"(?:arxiv\.org/abs/|oai:arXiv\.org:|^)([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v(\d+))?$")
+
+
+class ArxivError(Exception):
+    """An arXiv response that is not a usable feed (error entry, HTML page, parse failure)."""
+
+
+def split_id(raw: str) -> tuple[str, int]:
+    """'https://arxiv.org/abs/2604.21935v2' -> ('2604.21935', 2); old-style ids keep their slash.
+
+    Raises ArxivError when `raw` holds no arXiv id.
+    """
+    m = _ID_VERSION.search(raw.strip())
+    if not m:
+        raise ArxivError(f"no arXiv id in {raw!r}")
+    return m.group(1), int(m.group(2) or 1)
+
+
+def _links(arxiv_id: str) -> dict[str, str]:
+    return {"abs_url": f"https://arxiv.org/abs/{arxiv_id}", "pdf_url": f"https://arxiv.org/pdf/{arxiv_id}"}
+
+
+def _when(struct) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(calendar.timegm(struct), dt.timezone.utc) if struct else None
+
+
+def _parse(body: bytes, what: str) -> feedparser.FeedParserDict:
+    parsed = feedparser.parse(body)
+    if not parsed.get("version"):
+        raise ArxivError(f"{what}: not a feed ({parsed.get('bozo_exception') or 'unknown format'})")
+    return parsed
+
+
+def parse_rss(body: bytes) -> tuple[dt.date | None, list[Paper]]:
+    """Parse one rss.arxiv.org category feed.
+
+    Returns (announcement date in arXiv's time zone or None, papers). Raises ArxivError when the
+    body is not a feed (an empty body or an HTML page is a failure, never an empty day).
+    """
+    parsed = _parse(body, "arXiv announcement feed")
+    when = _when(parsed.feed.get("published_parsed"))
+    announced = when.astimezone(ARXIV_TZ).date() if when else None
+    papers = []
+    for entry in parsed.entries:
+        arxiv_id, version = split_id(entry.get("id") or entry.get("link", ""))
+        tags = [t["term"] for t in entry.get("tags", []) if t.get("term")]
+        papers.append(Paper(
+            arxiv_id=arxiv_id,
+            version=version,
+            title=clean_text(entry.get("title", "")),
+            authors=[a.strip() for a in entry.get("author", "").split(",") if a.strip()],
+            summary=clean_text(_RSS_DESCRIPTION.sub("", entry.get("summary", ""))),
+            categories=tags,
+            primary_category=tags[0] if tags else "",
+            announce_type=entry.get("arxiv_announce_type", "new").strip(),
+            published=_when(entry.get("published_parsed")),
+            **_links(arxiv_id),
+        ))
+    return announced, papers
+
+
+def parse_api(body: bytes) -> list[Paper]:
+    """Parse an export-API Atom response into papers.
+
+    Raises ArxivError for the API's error feed (one entry titled "Error" whose id contains
+    /api/errors#) and for bodies that are not a feed.
+    """
+    parsed = _parse(body, "arXiv API response")
+    papers = []
+    for entry in parsed.entries:
+        if entry.get("title") == "Error" and "/api/errors" in entry.get("id", ""):
+            raise ArxivError(f"arXiv API error: {clean_text(entry.get('summary', ''))}")
+        arxiv_id, version = split_id(entry.get("id", ""))
+        primary = (entry.get("arxiv_primary_category") or {}).get("term", "")
+        papers.append(Paper(
+            arxiv_id=arxiv_id,
+            version=version,
+            title=clean_text(entry.get("title", "")),
+            authors=[a["name"] for a in entry.get("authors", []) if a.get("name")],
+            summary=clean_text(entry.get("summary", "")),
+            categories=[t["term"] for t in entry.get("tags", []) if t.get("term")],
+            primary_category=primary,
+            announce_type="new" if version == 1 else "replace",
+            published=_when(entry.get("published_parsed")),
+            updated=_when(entry.get("updated_parsed")),
+            comment=entry.get("arxiv_comment"),
+            journal_ref=entry.get("arxiv_journal_ref"),
+            doi=entry.get("arxiv_doi"),
+            **_links(arxiv_id),
+        ))
+    return papers
+
+
+def _previous_weekday(day: dt.date) -> dt.date:
+    day -= dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def submission_window(date: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The submission period (UTC) announced on `date`.
+
+    arXiv announces at 20:00 ET the papers submitted before the 14:00 ET deadline, and the
+    mailing carries the next day's date: the papers of `date` were submitted between 14:00 ET
+    two weekdays and one weekday before it. (arXiv holidays are not modelled.)
+    """
+    end_day = _previous_weekday(date)
+    start_day = _previous_weekday(end_day)
+    cutoff = dt.time(14, 0, tzinfo=ARXIV_TZ)
+    return (
+        dt.datetime.combine(start_day, cutoff).astimezone(dt.timezone.utc),
+        dt.datetime.combine(end_day, cutoff).astimezone(dt.timezone.utc),
+    )
+
+
+def api_query_url(cfg: ArxivConfig, date: dt.date, max_results: int = 500) -> str:
+    """The export-API URL that lists the papers of `date` in the configured categories."""
+    start, end = submission_window(date)
+    cats = " OR ".join(f"cat:{c}" for c in cfg.categories)
+    query = f"({cats}) AND submittedDate:[{start:%Y%m%d%H%M} TO {end:%Y%m%d%H%M}]"
+    params = {"search_query": query, "start": 0, "max_results": max_results,
+              "sortBy": "submittedDate", "sortOrder": "ascending"}
+    return f"{cfg.api_url}?{urlencode(params)}"
+
+
+def merge(papers: list[Paper]) -> list[Paper]:
+    """Dedupe by arXiv id without version, keeping the first occurrence (announcement order)."""
+    seen: dict[str, Paper] = {}
+    for paper in papers:
+        seen.setdefault(paper.arxiv_id, paper)
+    return list(seen.values())
+
+
+def fetch_papers(
+    cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer
+) -> tuple[list[Paper], list[SourceStatus], bool]:
+    """The papers arXiv announced on `date` in the configured categories.
+
+    Returns (papers, one status per request, backfilled). Feeds whose announcement date is not
+    `date` are not used; if none matches, the export API is asked for the day's submissions.
+    """
+    papers: list[Paper] = []
+    statuses: list[SourceStatus] = []
+    matched = False
+    for category in cfg.categories:
+        name, url = f"arxiv-rss-{category}", cfg.rss_url.format(category=category)
+        status, announced, items = _fetch_one(source, pacer, name, url, parse_rss)
+        statuses.append(status)
+        if announced == date:
+            matched = True
+            papers.extend(items)
+    if matched:
+        return merge(papers), statuses, False
+    url = api_query_url(cfg, date)
+    status, _, items = _fetch_one(source, pacer, "arxiv-api", url, lambda b: (None, parse_api(b)))
+    statuses.append(status)
+    return merge(items), statuses, True
+
+
+def _fetch_one(source: Source, pacer: Pacer, name: str, url: str, parse):
+    if source.live:
+        pacer.wait()
+    resp = source.get(name, url)
+    if resp.error:
+        return SourceStatus(source=name, url=url, state="failed", reason=resp.error), None, []
+    try:
+        announced, items = parse(resp.body)
+    except ArxivError as exc:
+        return SourceStatus(source=name, url=url, state="failed", reason=str(exc)), None, []
+    state = "ok" if items else "empty"
+    return SourceStatus(source=name, url=url, state=state, items=len(items)), announced, items

@@ -1,0 +1,1 @@
+"""LLM stage plumbing: the OpenAI-compatible adapter, prompt files, the embedded local server."""

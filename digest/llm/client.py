@@ -1,0 +1,160 @@
+"""The one adapter for every OpenAI-compatible endpoint (OpenAI, OpenRouter, Ollama, vLLM,
+llama.cpp's server), through the openai SDK's async client.
+
+Each call asks for a JSON object matching a pydantic model, in the endpoint's structured-output
+mode: `json_schema` (OpenAI's response_format), `json_object` (llama.cpp's server: it rejects
+json_schema but constrains output to {"type": "json_object", "schema": ...}) or `none`. Whatever
+the mode, the answer is cleaned (<think> blocks, code fences), validated, repaired once with the
+validation error quoted, and otherwise reported as an LLMError; a half-parsed answer never leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import openai
+from pydantic import BaseModel, ValidationError
+
+from digest.config import Endpoint
+from digest.llm.prompts import Prompt
+from digest.models import Usage
+
+T = TypeVar("T", bound=BaseModel)
+
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
+RETRY_DELAY = 2.0  # seconds before the single retry of a transient failure
+
+
+class LLMError(Exception):
+    """A call that produced no valid answer: transport, HTTP, refusal, truncation or bad JSON."""
+
+
+@dataclass
+class Completion(Generic[T]):
+    """A validated answer and what it cost."""
+
+    value: T
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def extract_json(text: str) -> str:
+    """The JSON object in a model's answer: <think> blocks and code fences removed, then the span
+    from the first '{' to the last '}'. Raises LLMError when there is none."""
+    text = _FENCE.sub("", _THINK.sub("", text).strip())
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise LLMError("the answer holds no JSON object")
+    return text[start : end + 1]
+
+
+def parse_answer(text: str, schema: type[T]) -> T:
+    """Validate a model's answer against `schema`. Raises LLMError naming what is wrong."""
+    try:
+        return schema.model_validate_json(extract_json(text))
+    except ValidationError as exc:
+        raise LLMError(f"answer does not match the {schema.__name__} schema: {exc.errors()[:3]}") from exc
+
+
+class LLMClient:
+    """Structured completions against one endpoint, at most `concurrency` at a time.
+
+    `usage` accumulates calls and tokens over the client's life.
+    """
+
+    def __init__(self, endpoint: Endpoint, concurrency: int, timeout: float, temperature: float):
+        self.endpoint = endpoint
+        self.temperature = temperature
+        self.usage = Usage()
+        self._sem = asyncio.Semaphore(concurrency)
+        # Our own retry policy below; the SDK's hidden retries would double every wait.
+        self._client = openai.AsyncOpenAI(
+            base_url=endpoint.base_url, api_key=endpoint.api_key or "not-needed",
+            max_retries=0, timeout=timeout,
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    def _response_format(self, schema: type[BaseModel]) -> dict | None:
+        mode = self.endpoint.structured_output
+        if mode == "json_schema":
+            return {"type": "json_schema",
+                    "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}}
+        if mode == "json_object":
+            return {"type": "json_object", "schema": schema.model_json_schema()}
+        return None
+
+    async def complete(self, model: str, prompt: Prompt, schema: type[T], **values) -> Completion[T]:
+        """Run `prompt` filled with `values` on `model`; the answer validated as `schema`.
+
+        Raises LLMError after one repair attempt (bad JSON) or one retry (transient failure).
+        """
+        messages = prompt.render(**values)
+        if self.endpoint.structured_output == "none":
+            messages[0]["content"] += (
+                "\nAnswer with only a JSON object matching this JSON schema:\n"
+                + json.dumps(schema.model_json_schema())
+            )
+        text, p_tok, c_tok = await self._call(model, messages, schema, prompt.max_tokens)
+        try:
+            return Completion(parse_answer(text, schema), model, p_tok, c_tok)
+        except LLMError as first:
+            repair = messages + [
+                {"role": "assistant", "content": text},
+                {"role": "user", "content": f"That answer was not valid: {first}. "
+                 "Answer again with only the corrected JSON object."},
+            ]
+            text, p2, c2 = await self._call(model, repair, schema, prompt.max_tokens)
+            return Completion(parse_answer(text, schema), model, p_tok + p2, c_tok + c2)
+
+    async def _call(self, model, messages, schema, max_tokens) -> tuple[str, int, int]:
+        for attempt in (1, 2):
+            try:
+                return await self._call_once(model, messages, schema, max_tokens)
+            except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError):
+                if attempt == 2:
+                    raise LLMError(f"{model}: endpoint failed twice") from None
+                await asyncio.sleep(RETRY_DELAY)
+            except openai.APIStatusError as exc:
+                raise LLMError(f"{model}: HTTP {exc.status_code}: {exc.message}") from None
+            except openai.APIError as exc:
+                raise LLMError(f"{model}: {exc}") from None
+        raise AssertionError("unreachable")
+
+    async def _call_once(self, model, messages, schema, max_tokens) -> tuple[str, int, int]:
+        kwargs = {}
+        fmt = self._response_format(schema)
+        if fmt is not None:
+            kwargs["response_format"] = fmt
+        async with self._sem:
+            self.usage.calls += 1
+            try:
+                resp = await self._client.chat.completions.create(
+                    model=model, messages=messages, max_tokens=max_tokens,
+                    temperature=self.temperature, **kwargs,
+                )
+            except Exception:
+                self.usage.failed_calls += 1
+                raise
+        usage = resp.usage
+        p_tok = usage.prompt_tokens if usage else 0
+        c_tok = usage.completion_tokens if usage else 0
+        self.usage.prompt_tokens += p_tok
+        self.usage.completion_tokens += c_tok
+        if not resp.choices:
+            raise LLMError(f"{model}: the answer has no choices")
+        choice = resp.choices[0]
+        if getattr(choice.message, "refusal", None):
+            raise LLMError(f"{model}: refused: {choice.message.refusal}")
+        if choice.finish_reason == "length":
+            raise LLMError(f"{model}: answer cut off at max_tokens={max_tokens}")
+        if not (choice.message.content or "").strip():
+            raise LLMError(f"{model}: empty answer (finish_reason={choice.finish_reason})")
+        return choice.message.content, p_tok, c_tok

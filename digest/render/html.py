@@ -1,0 +1,131 @@
+"""The day's page: the Jinja2 environment (autoescape on), model and feed text through markdown
+then nh3, every URL through safe_url(), stable anchors, and the atomic write of index.html.
+
+The stylesheet is inlined and allowed by its hash in the Content-Security-Policy, so the page is
+one self-contained file that loads nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import tempfile
+import urllib.parse
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import markdown
+import nh3
+from markupsafe import Markup
+
+from digest.models import Digest
+
+ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "a", "br", "h4", "h5"}
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
+
+
+def safe_url(url: str | None) -> str:
+    """`url` if it is an absolute http(s) URL (checked after percent-decoding), else ''."""
+    if not url:
+        return ""
+    url = url.strip()
+    decoded = urllib.parse.unquote(url).strip().lower()
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return ""
+    if not decoded.startswith(("http://", "https://")):
+        return ""
+    return url
+
+
+def slugify(text: str) -> str:
+    """Lower-case `[a-z0-9-]` slug of `text` ('' becomes 'section')."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:60].strip("-") or "section"
+
+
+def paper_anchor(arxiv_id: str) -> str:
+    """Stable anchor for a paper: 'paper-2604-21935' (old-style ids keep their archive name)."""
+    return "paper-" + slugify(arxiv_id)
+
+
+def _keep_http_links(tag: str, attr: str, value: str) -> str | None:
+    if tag == "a" and attr == "href":
+        return safe_url(value) or None
+    return value
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Model or feed text (Markdown) as sanitized HTML: tight allowlist, http(s) links only."""
+    if not text:
+        return Markup("")
+    html = markdown.markdown(_THINK.sub("", text))
+    clean = nh3.clean(
+        html, tags=ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https"},
+        link_rel="noopener noreferrer", attribute_filter=_keep_http_links,
+    )
+    return Markup(clean)
+
+
+def _unique_slugs(titles: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for title in titles:
+        base = "topic-" + slugify(title)
+        seen[base] = seen.get(base, 0) + 1
+        out.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return out
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("digest", "templates"),
+        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(md=render_markdown, safe_url=safe_url, anchor=paper_anchor)
+    return env
+
+
+def _stylesheet() -> tuple[str, str]:
+    css = resources.files("digest").joinpath("templates", "digest.css").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    return css, f"sha256-{digest}"
+
+
+def render_page(digest: Digest) -> str:
+    """The complete HTML of the day's page."""
+    css, css_hash = _stylesheet()
+    csp = (f"default-src 'none'; style-src '{css_hash}'; img-src 'self'; "
+           "base-uri 'none'; form-action 'none'")
+    return _environment().get_template("digest.html.j2").render(
+        d=digest, css=Markup(css), csp=csp,
+        topic_slugs=_unique_slugs([t.title for t in digest.topics]),
+        long_date=f"{digest.date:%B} {digest.date.day}, {digest.date.year}",
+    )
+
+
+def write_atomic(path: Path, data: str) -> None:
+    """Write `data` (UTF-8) to `path` through a temp file, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_page(digest: Digest, output: Path) -> Path:
+    """Render and write `<output>/<date>/index.html`; returns its path."""
+    path = output / digest.date.isoformat() / "index.html"
+    write_atomic(path, render_page(digest))
+    return path
+

@@ -1,0 +1,1 @@
+"""Write stage: turns papers and articles into LLM-written sections (per paper, per topic, overview)."""

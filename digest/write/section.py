@@ -1,0 +1,33 @@
+"""One LLM-written section: run a prompt, and record the result or why there is none."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from digest.llm.client import LLMClient, LLMError
+from digest.llm.prompts import load_prompt
+from digest.models import Provenance, Section
+
+
+async def write_section(
+    llm: LLMClient, prompt_id: str, model: str, schema: type[BaseModel], input_kind: str, **values
+) -> Section:
+    """Run prompt `prompt_id` on `model`; a Section with status ok, or unavailable and the error.
+
+    Never raises for model failures: they become the section's visible state.
+    """
+    prompt = load_prompt(prompt_id)
+    try:
+        done = await llm.complete(model, prompt, schema, **values)
+    except LLMError as exc:
+        return Section(
+            status="unavailable", error=str(exc),
+            provenance=Provenance(models=[model], prompt=prompt.ref, input_kind=input_kind),
+        )
+    return Section(
+        status="ok", content=done.value,
+        provenance=Provenance(
+            models=[done.model], prompt=prompt.ref, input_kind=input_kind,
+            prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
+        ),
+    )

@@ -1,0 +1,87 @@
+"""News topics: one planning call groups the articles, then per topic an analyst commentary
+drafted by every configured drafting model and merged by the synthesizer.
+
+The plan is checked, not trusted: every article ends in exactly one topic (unknown numbers are
+dropped, repeats keep their first topic, leftovers go to "More AI news"). If the planner fails,
+articles are grouped by source and the page says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from digest.config import CommentaryConfig
+from digest.llm.client import LLMClient, LLMError
+from digest.llm.prompts import load_prompt
+from digest.models import Article, Commentary, PlannedTopic, Provenance, Section, Status, Topic, TopicPlan
+from digest.write.section import write_section
+
+LEFTOVER_TITLE = "More AI news"
+MAX_TOPICS = 6
+
+
+def normalize_plan(plan: TopicPlan, articles: list[Article]) -> list[Topic]:
+    """Topics from a model's plan, with every article (1-based numbers) in exactly one topic."""
+    taken: set[int] = set()
+    topics: list[Topic] = []
+    for planned in plan.topics:
+        numbers = [n for n in dict.fromkeys(planned.article_ids) if 1 <= n <= len(articles) and n not in taken]
+        taken.update(numbers)
+        if numbers and planned.title.strip():
+            topics.append(_topic(planned.title, planned.description, [articles[n - 1] for n in numbers]))
+    leftover = [a for i, a in enumerate(articles, 1) if i not in taken]
+    if leftover:
+        topics.append(_topic(LEFTOVER_TITLE, "Articles the topic planner did not place.", leftover))
+    return topics
+
+
+def group_by_source(articles: list[Article]) -> list[Topic]:
+    """The fallback plan: one topic per source."""
+    groups: dict[str, list[Article]] = defaultdict(list)
+    for article in articles:
+        groups[article.source].append(article)
+    return [_topic(source, f"Latest from {source}.", items) for source, items in groups.items()]
+
+
+def _topic(title: str, description: str, articles: list[Article]) -> Topic:
+    pending = Section(status="unavailable", error="not written yet")
+    return Topic(title=title.strip(), description=description.strip(), articles=articles, commentary=pending)
+
+
+async def plan_topics(articles: list[Article], llm: LLMClient, model: str) -> tuple[list[Topic], Status]:
+    """Group `articles` into topics; returns (topics, plan status: ok or unavailable)."""
+    if not articles:
+        return [], "ok"
+    numbered = [{"number": i, "title": a.title, "source": a.source} for i, a in enumerate(articles, 1)]
+    max_topics = max(1, min(MAX_TOPICS, len(articles) // 3))
+    try:
+        done = await llm.complete(
+            model, load_prompt("topic_plan"), TopicPlan,
+            articles=numbered, min_topics=min(3, max_topics), max_topics=max_topics,
+        )
+    except LLMError:
+        return group_by_source(articles), "unavailable"
+    return normalize_plan(done.value, articles), "ok"
+
+
+async def write_commentary(topic: Topic, llm: LLMClient, cfg: CommentaryConfig) -> Section:
+    """Drafts by every drafting model, merged by the synthesizer (a single draft stands alone)."""
+    articles = [a.model_dump() for a in topic.articles]
+    drafters = list(dict.fromkeys(cfg.drafters))
+    drafts = await asyncio.gather(*(
+        write_section(llm, "commentary_draft", m, Commentary, "articles", topic=topic, articles=articles)
+        for m in drafters
+    ))
+    good = [d for d in drafts if d.status == "ok"]
+    if len(good) <= 1:
+        return good[0] if good else drafts[0]
+    merged = await write_section(
+        llm, "commentary_synthesis", cfg.synthesizer, Commentary, "articles",
+        topic=topic, drafts=[d.content.commentary for d in good],
+    )
+    if merged.status != "ok":  # keep the first draft rather than lose the section
+        return good[0]
+    authors = [m for d in good for m in d.provenance.models] + [cfg.synthesizer]
+    prov: Provenance = merged.provenance.model_copy(update={"models": list(dict.fromkeys(authors))})
+    return merged.model_copy(update={"provenance": prov})

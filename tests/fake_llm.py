@@ -1,0 +1,109 @@
+"""An OpenAI-compatible chat-completions server on 127.0.0.1 for tests: real HTTP, honours the
+JSON-schema response_format (answers are generated from the schema), records every request.
+
+`behaviour[model]` scripts a model: "ok" (default), "garbage" (prose, never JSON), "error"
+(HTTP 500 with an OpenAI-style error body).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def _resolve(schema: dict, root: dict) -> dict:
+    ref = schema.get("$ref")
+    if ref:
+        return root["$defs"][ref.rsplit("/", 1)[1]]
+    return schema
+
+
+def _topic_plan(prompt: str) -> dict:
+    numbers = [int(n) for n in re.findall(r"^\[(\d+)\]", prompt, re.M)]
+    groups = {i: numbers[i::3] for i in range(3)}
+    return {"topics": [
+        {"title": f"Fake topic {i + 1}", "description": f"Articles {groups[i]} grouped by the fake server.",
+         "article_ids": groups[i]} for i in range(3) if groups[i]
+    ]}
+
+
+def instance(schema: dict, root: dict, prompt: str, name: str = "") -> object:
+    """A value valid for `schema`, with strings that quote the prompt's title line."""
+    schema = _resolve(schema, root)
+    kind = schema.get("type")
+    if kind == "object":
+        return {k: instance(v, root, prompt, k) for k, v in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [instance(schema["items"], root, prompt, name) for _ in range(2)]
+    if kind == "integer":
+        return 1
+    title = re.search(r"^Title: (.*)$", prompt, re.M)
+    subject = title.group(1) if title else "today's AI news"
+    return f"Fake {name or 'text'} about {subject}."
+
+
+class FakeLLM:
+    """Start with `with FakeLLM() as llm:`; `llm.base_url` is the /v1 URL, `llm.requests` the log."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.behaviour: dict[str, str] = {}
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status: int, payload: dict) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self._send(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+            def do_POST(self):
+                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with fake._lock:
+                    fake.requests.append(request)
+                status, payload = fake.answer(request)
+                self._send(status, payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self._server.server_port}/v1"
+
+    def answer(self, request: dict) -> tuple[int, dict]:
+        model = request["model"]
+        mode = self.behaviour.get(model, "ok")
+        if mode == "error":
+            return 500, {"error": {"message": "scripted failure", "type": "server_error"}}
+        prompt = request["messages"][-1]["content"]
+        fmt = request.get("response_format") or {}
+        schema = fmt.get("json_schema", {}).get("schema") or fmt.get("schema")
+        if mode == "garbage" or schema is None:
+            content = "Sure! Here is what you asked for, in prose."
+        elif schema.get("title") == "TopicPlan":
+            content = json.dumps(_topic_plan(prompt))
+        else:
+            content = json.dumps(instance(schema, schema, prompt))
+        return 200, {
+            "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(content.split()),
+                      "total_tokens": len(prompt.split()) + len(content.split())},
+        }
+
+    def __enter__(self) -> "FakeLLM":
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
