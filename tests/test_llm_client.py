@@ -1,0 +1,64 @@
+"""The OpenAI-compatible adapter against the fake server: request shapes, repair, failures."""
+
+import asyncio
+
+import pytest
+
+from digest.config import LLMConfig, resolve_endpoint
+from digest.llm.client import LLMClient, LLMError, extract_json, parse_answer
+from digest.llm.prompts import load_prompt
+from digest.models import PaperSummary
+
+
+def _client(server, mode="json_schema"):
+    ep = resolve_endpoint(LLMConfig(base_url=server.base_url, structured_output=mode), environ={"OPENAI_API_KEY": "k"})
+    return LLMClient(ep, concurrency=2, timeout=5, temperature=0)
+
+
+def _summary(client, model="m"):
+    async def go():
+        try:
+            return await client.complete(model, load_prompt("paper_summary"), PaperSummary,
+                                         paper_block="<paper>\nTitle: A Test Paper\n</paper>")
+        finally:
+            await client.close()
+    return asyncio.run(go())
+
+
+def test_json_schema_mode_sends_the_schema_and_validates(fake_llm):
+    done = _summary(_client(fake_llm))
+    assert done.value.summary == "Fake summary about A Test Paper."
+    fmt = fake_llm.requests[0]["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"]["title"] == "PaperSummary"
+    assert done.prompt_tokens > 0
+
+
+def test_json_object_mode_is_llama_cpp_style(fake_llm):
+    _summary(_client(fake_llm, "json_object"))
+    fmt = fake_llm.requests[0]["response_format"]
+    assert fmt["type"] == "json_object" and fmt["schema"]["title"] == "PaperSummary"
+
+
+def test_garbage_gets_one_repair_call_then_an_error(fake_llm):
+    fake_llm.behaviour["m"] = "garbage"
+    with pytest.raises(LLMError, match="no JSON object"):
+        _summary(_client(fake_llm))
+    assert len(fake_llm.requests) == 2
+    assert "not valid" in fake_llm.requests[1]["messages"][-1]["content"]
+
+
+def test_server_errors_are_retried_once_then_reported(fake_llm, monkeypatch):
+    monkeypatch.setattr("digest.llm.client.RETRY_DELAY", 0)
+    fake_llm.behaviour["m"] = "error"
+    client = _client(fake_llm)
+    with pytest.raises(LLMError, match="failed twice"):
+        _summary(client)
+    assert len(fake_llm.requests) == 2 and client.usage.failed_calls == 2
+
+
+def test_answers_are_cleaned_before_validation():
+    text = "<think>plan {not json}</think>\n```json\n{\"summary\": \"ok\"}\n```"
+    assert extract_json(text) == '{"summary": "ok"}'
+    assert parse_answer(text, PaperSummary).summary == "ok"
+    with pytest.raises(LLMError, match="schema"):
+        parse_answer('{"summary": 3}', PaperSummary)

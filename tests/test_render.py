@@ -1,0 +1,33 @@
+"""Render safety: URLs, model Markdown, escaping of feed text."""
+
+import pytest
+
+from digest.render.html import paper_anchor, render_markdown, safe_url, slugify
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "//evil.example/x", "/relative",
+                                 "jav%61script:alert(1)", "file:///etc/passwd", "", None])
+def test_unsafe_urls_are_dropped(url):
+    assert safe_url(url) == ""
+
+
+def test_http_urls_pass():
+    assert safe_url(" https://arxiv.org/abs/2604.21935 ") == "https://arxiv.org/abs/2604.21935"
+
+
+def test_model_markdown_is_sanitized():
+    html = str(render_markdown(
+        "**Bold** <script>alert(1)</script> ![x](https://img.example/a.png) [a](javascript:alert(1)) "
+        "[b](https://ok.example) <think>secret plan</think> <img src=x onerror=alert(1)>"
+    ))
+    assert "<strong>Bold</strong>" in html
+    assert "<script" not in html and "<img" not in html and "javascript:" not in html
+    assert "secret plan" not in html and "onerror" not in html
+    assert 'href="https://ok.example"' in html and 'rel="noopener noreferrer"' in html
+
+
+def test_anchors_are_stable_slugs():
+    assert paper_anchor("2604.21935") == "paper-2604-21935"
+    assert paper_anchor("astro-ph/0601001") == "paper-astro-ph-0601001"
+    assert slugify("<b>Frontier Models & Tools</b>") == "b-frontier-models-tools-b"
+    assert slugify("!!!") == "section"
