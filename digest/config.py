@@ -84,7 +84,12 @@ class LLMConfig(Strict):
     embedded: EmbeddedConfig = EmbeddedConfig()
 
 
+class SiteConfig(Strict):
+    url: str | None = None  # public URL of the output folder, for absolute links in feed.xml
+
+
 class Config(Strict):
+    site: SiteConfig = SiteConfig()
     arxiv: ArxivConfig = ArxivConfig()
     papers: PapersConfig = PapersConfig()
     news: NewsConfig = NewsConfig()

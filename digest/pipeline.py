@@ -19,7 +19,8 @@ from digest.fetch.feeds import fetch_news
 from digest.fetch.sources import Pacer, Source
 from digest.llm.client import LLMClient
 from digest.models import Article, Digest, Paper, RunReport, Snapshot
-from digest.render.html import write_atomic, write_page
+from digest.render.html import write_atomic
+from digest.render.site import publish
 from digest.select import select_papers
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
@@ -93,7 +94,7 @@ def build(date: dt.date, config: Config, deps: Deps) -> RunReport:
     snapshot = fetch(date, config, deps)
     papers = select_papers(snapshot.papers, config.papers)
     digest = asyncio.run(write(snapshot, papers, snapshot.articles, deps))
-    page = write_page(digest, deps.output)
+    page = publish(digest, deps.output, config.site.url)
     report = RunReport(
         date=date, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), page=str(page),
         sources=snapshot.sources, usage=digest.usage, failures=failures(digest), exit_status=0,

@@ -8,6 +8,7 @@ one self-contained file that loads nothing.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import os
 import re
@@ -80,30 +81,36 @@ def _unique_slugs(titles: list[str]) -> list[str]:
     return out
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of every page: package templates, autoescape, our filters."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("digest", "templates"),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(md=render_markdown, safe_url=safe_url, anchor=paper_anchor)
+    env.filters.update(md=render_markdown, safe_url=safe_url, anchor=paper_anchor, long_date=long_date)
     return env
 
 
-def _stylesheet() -> tuple[str, str]:
+def long_date(day: dt.date) -> str:
+    """'April 30, 2026'."""
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def stylesheet() -> tuple[Markup, str]:
+    """The inline stylesheet and the Content-Security-Policy that allows exactly it (by hash)."""
     css = resources.files("digest").joinpath("templates", "digest.css").read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
-    return css, f"sha256-{digest}"
-
-
-def render_page(digest: Digest) -> str:
-    """The complete HTML of the day's page."""
-    css, css_hash = _stylesheet()
-    csp = (f"default-src 'none'; style-src '{css_hash}'; img-src 'self'; "
+    csp = (f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'self'; "
            "base-uri 'none'; form-action 'none'")
-    return _environment().get_template("digest.html.j2").render(
-        d=digest, css=Markup(css), csp=csp,
+    return Markup(css), csp
+
+
+def render_page(digest: Digest, previous: dt.date | None = None, following: dt.date | None = None) -> str:
+    """The complete HTML of one day's page; `previous`/`following` are the neighbouring built days."""
+    css, csp = stylesheet()
+    return environment().get_template("digest.html.j2").render(
+        d=digest, css=css, csp=csp, previous=previous, following=following,
         topic_slugs=_unique_slugs([t.title for t in digest.topics]),
-        long_date=f"{digest.date:%B} {digest.date.day}, {digest.date.year}",
     )
 
 
@@ -121,11 +128,4 @@ def write_atomic(path: Path, data: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_page(digest: Digest, output: Path) -> Path:
-    """Render and write `<output>/<date>/index.html`; returns its path."""
-    path = output / digest.date.isoformat() / "index.html"
-    write_atomic(path, render_page(digest))
-    return path
 

@@ -1,0 +1,93 @@
+"""The site around the day pages: `<date>/digest.json` (the whole Digest, versioned), the archive
+`index.html` (every built date, newest first) and `feed.xml` (Atom, RFC 4287, via feedgen).
+
+Each day's digest.json is the source of truth: publishing a day re-renders every day page from
+its JSON, so previous/next links stay right without any LLM call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from feedgen.feed import FeedGenerator
+from pydantic import ValidationError
+
+from digest.models import Digest
+from digest.render.html import environment, render_page, stylesheet, write_atomic
+
+SCHEMA_VERSION = 1  # bump when a field of Digest changes meaning or disappears
+log = logging.getLogger(__name__)
+
+
+def write_json(digest: Digest, output: Path) -> Path:
+    """Write `<output>/<date>/digest.json`: {"schema_version": 1, "digest": <Digest>}."""
+    path = output / digest.date.isoformat() / "digest.json"
+    payload = {"schema_version": SCHEMA_VERSION, "digest": digest.model_dump(mode="json")}
+    write_atomic(path, json.dumps(payload, ensure_ascii=False, indent=1))
+    return path
+
+
+def load_digests(output: Path) -> list[Digest]:
+    """Every digest.json under `output`, oldest first; unreadable or foreign files are skipped."""
+    digests = []
+    for path in sorted(output.glob("*/digest.json")):
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            if payload.get("schema_version") != SCHEMA_VERSION:
+                log.warning("%s: schema version %s, expected %s; skipped", path, payload.get("schema_version"), SCHEMA_VERSION)
+                continue
+            digests.append(Digest.model_validate(payload["digest"]))
+        except (OSError, ValueError, KeyError, ValidationError) as exc:
+            log.warning("%s: unreadable digest, skipped: %s", path, exc)
+    return sorted(digests, key=lambda d: d.date)
+
+
+def render_archive(digests: list[Digest]) -> str:
+    """The archive page: every date, newest first, with counts and top headlines."""
+    css, csp = stylesheet()
+    return environment().get_template("archive.html.j2").render(
+        days=list(reversed(digests)), css=css, csp=csp,
+    )
+
+
+def render_feed(digests: list[Digest], site_url: str | None) -> str:
+    """An Atom feed with one entry per day (newest 30), summary = the Today in AI overview."""
+    base = (site_url or "").rstrip("/")
+    fg = FeedGenerator()
+    fg.id(f"{base}/" if base else "urn:paperbot-daily-digest")
+    fg.title("PaperBot Daily Digest")
+    fg.subtitle("New arXiv papers and AI news, every day")
+    fg.link(href=f"{base}/feed.xml", rel="self")
+    fg.link(href=f"{base}/", rel="alternate")
+    fg.language("en")
+    for d in digests[-30:]:
+        entry = fg.add_entry()
+        page = f"{base}/{d.date.isoformat()}/"
+        entry.id(page if base else f"urn:paperbot-daily-digest:{d.date.isoformat()}")
+        entry.title(f"PaperBot Daily Digest — {d.date.isoformat()}")
+        entry.link(href=page, rel="alternate")
+        entry.published(d.generated_at)
+        entry.updated(d.generated_at)
+        overview = d.overview.content.overview if d.overview.status == "ok" else ""
+        entry.summary(overview or f"{len(d.papers)} papers, {d.article_count} news articles, {len(d.topics)} topics.")
+    if not digests:
+        fg.updated("1970-01-01T00:00:00Z")
+    return fg.atom_str(pretty=True).decode("utf-8")
+
+
+def publish(digest: Digest, output: Path, site_url: str | None = None) -> Path:
+    """Write the day's digest.json, then every day page, the archive and the feed.
+
+    Returns the path of the day's index.html.
+    """
+    write_json(digest, output)
+    digests = load_digests(output)
+    for i, day in enumerate(digests):
+        before = digests[i - 1].date if i > 0 else None
+        after = digests[i + 1].date if i + 1 < len(digests) else None
+        write_atomic(output / day.date.isoformat() / "index.html", render_page(day, before, after))
+    write_atomic(output / "index.html", render_archive(digests))
+    write_atomic(output / "feed.xml", render_feed(digests, site_url))
+    return output / digest.date.isoformat() / "index.html"

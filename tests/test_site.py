@@ -1,0 +1,61 @@
+"""The site: digest.json round trip, the archive, the Atom feed, previous/next links."""
+
+import datetime as dt
+import json
+
+import feedparser
+
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
+from digest.cli import main
+from digest.models import Digest
+from digest.render.site import SCHEMA_VERSION, load_digests, publish
+
+
+def _two_days(tmp_path):
+    site = tmp_path / "site"
+    assert main(["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT),
+                 "--output", str(site)]) == 0
+    [today] = load_digests(site)
+    earlier = today.model_copy(update={"date": dt.date(2026, 4, 29), "topics": today.topics[:1]})
+    publish(earlier, site, "https://digest.example/")
+    return site, today, earlier
+
+
+def test_digest_json_is_versioned_and_round_trips(fake_llm, tmp_path):
+    site, today, _ = _two_days(tmp_path)
+    payload = json.loads((site / DEMO_DATE / "digest.json").read_text())
+    assert payload["schema_version"] == SCHEMA_VERSION
+    again = Digest.model_validate(payload["digest"])
+    assert again == today
+    assert again.papers[0].review.content.overall_evaluation.startswith("Fake overall_evaluation")
+
+
+def test_archive_lists_days_newest_first_with_counts(fake_llm, tmp_path):
+    site, today, earlier = _two_days(tmp_path)
+    page = Page((site / "index.html").read_text())
+    assert [i for i in page.ids if i.startswith("day-")] == ["day-2026-04-30", "day-2026-04-29"]
+    assert f"{len(today.papers)} papers · {today.article_count} news articles · {len(today.topics)} topics" in page.plain
+    assert "2026-04-30/index.html" in page.hrefs and "feed.xml" in page.hrefs
+
+
+def test_atom_feed_has_one_entry_per_day(fake_llm, tmp_path):
+    site, today, _ = _two_days(tmp_path)
+    feed = feedparser.parse((site / "feed.xml").read_bytes())
+    assert feed.version == "atom10" and not feed.bozo
+    assert sorted(e.link for e in feed.entries) == ["https://digest.example/2026-04-29/", "https://digest.example/2026-04-30/"]
+    assert all(e.summary.startswith("Fake overview") for e in feed.entries)
+
+
+def test_day_pages_link_their_neighbours(fake_llm, tmp_path):
+    site, _, _ = _two_days(tmp_path)
+    newer = Page((site / "2026-04-30" / "index.html").read_text())
+    older = Page((site / "2026-04-29" / "index.html").read_text())
+    assert "../2026-04-29/index.html" in newer.hrefs and "../2026-05-01/index.html" not in newer.hrefs
+    assert "../2026-04-30/index.html" in older.hrefs
+    assert "../index.html" in newer.hrefs
+
+
+def test_a_corrupt_digest_json_is_skipped(fake_llm, tmp_path):
+    site, _, _ = _two_days(tmp_path)
+    (site / "2026-04-29" / "digest.json").write_text("{not json")
+    assert [d.date.isoformat() for d in load_digests(site)] == [DEMO_DATE]
