@@ -18,6 +18,7 @@ from digest.config import ConfigError, load_config, resolve_endpoint
 from digest.fetch.http import make_client
 from digest.fetch.sources import LiveSource, Pacer, ReplaySource
 from digest.fetch.store import SnapshotStore
+from digest.llm.cache import AnswerCache
 from digest.llm.client import LLMClient
 from digest.llm.local import EmbeddedModelError, embedded_server
 from digest.pipeline import Deps, build
@@ -43,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--config", type=Path, default=Path("sources.yaml"), help="sources.yaml (default: ./sources.yaml)")
     b.add_argument("--output", type=Path, default=Path("output"), help="site folder (default: output/)")
     b.add_argument("--data", type=Path, default=Path("data"), help="where raw responses are kept per date (default: data/)")
+    b.add_argument("--cache", type=Path, help="the LLM answer cache, SQLite (default: <data>/llm-cache.sqlite)")
     b.add_argument("--snapshot", type=Path, help="replay the raw responses stored in this folder; no network")
     return p
 
@@ -67,7 +69,8 @@ def run_build(args: argparse.Namespace) -> int:
             ))
             endpoint = endpoint.model_copy(update={"base_url": url})
             concurrency = 1  # llama.cpp's server answers one request at a time
-        llm = LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature)
+        cache = AnswerCache(args.cache or args.data / "llm-cache.sqlite")
+        llm = LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature, cache)
         deps = Deps(source=source, llm=llm, endpoint=endpoint, output=args.output,
                     pacer=Pacer(config.arxiv.delay_seconds))
         return _report(build(args.date, config, deps))
@@ -77,7 +80,7 @@ def _report(report) -> int:
     for failure in report.failures:
         log.warning("%s", failure)
     seconds = (report.finished_at - report.started_at).total_seconds()
-    print(f"Published {report.page} ({report.usage.calls} LLM calls, "
+    print(f"Published {report.page} ({report.usage.calls} LLM calls, {report.usage.cache_hits} cached, "
           f"{report.usage.prompt_tokens + report.usage.completion_tokens} tokens, "
           f"{len(report.failures)} problems, {seconds:.0f} s)")
     return report.exit_status

@@ -147,6 +147,7 @@ class Topic(BaseModel):
 
 class Usage(BaseModel):
     calls: int = 0
+    cache_hits: int = 0
     failed_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0

@@ -18,6 +18,12 @@ DEMO_CONFIG = ROOT / "demo" / "sources.yaml"
 DEMO_DATE = "2026-04-30"
 
 
+@pytest.fixture(autouse=True)
+def _isolated_cwd(tmp_path, monkeypatch):
+    """Default folders (data/, output/) land in the test's own temporary folder."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def fake_llm(monkeypatch):
     """A running fake endpoint, selected through the SDK's own environment variables."""

@@ -20,6 +20,7 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from digest.config import Endpoint
+from digest.llm.cache import AnswerCache, cache_key
 from digest.llm.prompts import Prompt
 from digest.models import Usage
 
@@ -42,6 +43,7 @@ class Completion(Generic[T]):
     model: str
     prompt_tokens: int
     completion_tokens: int
+    cached: bool = False
 
 
 def extract_json(text: str) -> str:
@@ -65,13 +67,16 @@ def parse_answer(text: str, schema: type[T]) -> T:
 class LLMClient:
     """Structured completions against one endpoint, at most `concurrency` at a time.
 
-    `usage` accumulates calls and tokens over the client's life.
+    `usage` accumulates calls, cache hits and tokens over the client's life; answers are looked up
+    in and stored to `cache` (in memory only when None).
     """
 
-    def __init__(self, endpoint: Endpoint, concurrency: int, timeout: float, temperature: float):
+    def __init__(self, endpoint: Endpoint, concurrency: int, timeout: float, temperature: float,
+                 cache: AnswerCache | None = None):
         self.endpoint = endpoint
         self.temperature = temperature
         self.usage = Usage()
+        self.cache = cache or AnswerCache(None)
         self._sem = asyncio.Semaphore(concurrency)
         # Our own retry policy below; the SDK's hidden retries would double every wait.
         self._client = openai.AsyncOpenAI(
@@ -81,6 +86,7 @@ class LLMClient:
 
     async def close(self) -> None:
         await self._client.close()
+        self.cache.close()
 
     def _response_format(self, schema: type[BaseModel]) -> dict | None:
         mode = self.endpoint.structured_output
@@ -102,17 +108,30 @@ class LLMClient:
                 "\nAnswer with only a JSON object matching this JSON schema:\n"
                 + json.dumps(schema.model_json_schema())
             )
-        text, p_tok, c_tok = await self._call(model, messages, schema, prompt.max_tokens)
+        params = {"temperature": self.temperature, "max_tokens": prompt.max_tokens,
+                  "structured_output": self.endpoint.structured_output}
+        key = cache_key(prompt.ref, model, params, messages)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.usage.cache_hits += 1
+            return Completion(parse_answer(hit[0], schema), model, hit[1], hit[2], cached=True)
+        done, text = await self._answer(model, messages, schema, prompt.max_tokens)
+        self.cache.put(key, prompt.ref, model, text, done.prompt_tokens, done.completion_tokens)
+        return done
+
+    async def _answer(self, model, messages, schema: type[T], max_tokens: int) -> tuple[Completion[T], str]:
+        """A validated answer (and its text), repaired once if it does not validate."""
+        text, p_tok, c_tok = await self._call(model, messages, schema, max_tokens)
         try:
-            return Completion(parse_answer(text, schema), model, p_tok, c_tok)
+            return Completion(parse_answer(text, schema), model, p_tok, c_tok), text
         except LLMError as first:
             repair = messages + [
                 {"role": "assistant", "content": text},
                 {"role": "user", "content": f"That answer was not valid: {first}. "
                  "Answer again with only the corrected JSON object."},
             ]
-            text, p2, c2 = await self._call(model, repair, schema, prompt.max_tokens)
-            return Completion(parse_answer(text, schema), model, p_tok + p2, c_tok + c2)
+            text, p2, c2 = await self._call(model, repair, schema, max_tokens)
+            return Completion(parse_answer(text, schema), model, p_tok + p2, c_tok + c2), text
 
     async def _call(self, model, messages, schema, max_tokens) -> tuple[str, int, int]:
         for attempt in (1, 2):

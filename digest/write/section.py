@@ -27,7 +27,7 @@ async def write_section(
     return Section(
         status="ok", content=done.value,
         provenance=Provenance(
-            models=[done.model], prompt=prompt.ref, input_kind=input_kind,
+            models=[done.model], prompt=prompt.ref, input_kind=input_kind, cached=done.cached,
             prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
         ),
     )

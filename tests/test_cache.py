@@ -1,0 +1,56 @@
+"""The LLM answer cache: reruns make no calls, changed inputs miss, a corrupt file is set aside."""
+
+import json
+
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+from digest.cli import main
+from digest.llm.cache import AnswerCache, cache_key
+
+
+def _build(tmp_path, config=DEMO_CONFIG):
+    assert main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
+                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data")]) == 0
+    day = tmp_path / "site" / DEMO_DATE
+    return json.loads((day / "run.json").read_text()), (day / "index.html").read_text()
+
+
+def _without_generated_line(html):
+    return "\n".join(line for line in html.splitlines() if "Generated 20" not in line)
+
+
+def test_a_rerun_makes_no_calls_and_the_same_page(fake_llm, tmp_path):
+    first, page1 = _build(tmp_path)
+    calls = len(fake_llm.requests)
+    second, page2 = _build(tmp_path)
+    assert len(fake_llm.requests) == calls  # not one more request
+    assert second["usage"]["calls"] == 0 and second["usage"]["cache_hits"] == first["usage"]["calls"]
+    assert _without_generated_line(page1) == _without_generated_line(page2)
+    rerun = json.loads((tmp_path / "site" / DEMO_DATE / "digest.json").read_text())["digest"]
+    assert all(w["summary"]["provenance"]["cached"] for w in rerun["papers"])
+
+
+def test_a_changed_model_is_a_miss(fake_llm, tmp_path):
+    _build(tmp_path)
+    calls = len(fake_llm.requests)
+    config = tmp_path / "other.yaml"
+    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: another-model\n")
+    report, _ = _build(tmp_path, config)
+    assert report["usage"]["calls"] == 12  # only the 12 summaries, written by the new model
+    assert len(fake_llm.requests) == calls + 12
+
+
+def test_key_covers_prompt_version_model_params_and_input():
+    base = cache_key("paper_summary@1", "m", {"t": 0}, [{"role": "user", "content": "abstract A"}])
+    assert base != cache_key("paper_summary@2", "m", {"t": 0}, [{"role": "user", "content": "abstract A"}])
+    assert base != cache_key("paper_summary@1", "m2", {"t": 0}, [{"role": "user", "content": "abstract A"}])
+    assert base != cache_key("paper_summary@1", "m", {"t": 1}, [{"role": "user", "content": "abstract A"}])
+    assert base != cache_key("paper_summary@1", "m", {"t": 0}, [{"role": "user", "content": "abstract B"}])
+
+
+def test_a_corrupt_cache_is_set_aside(tmp_path):
+    path = tmp_path / "llm-cache.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    cache = AnswerCache(path)
+    cache.put("k", "p@1", "m", '{"summary": "x"}', 1, 2)
+    assert cache.get("k") == ('{"summary": "x"}', 1, 2)
+    assert len(list(tmp_path.glob("llm-cache.sqlite.corrupt-*"))) == 1
