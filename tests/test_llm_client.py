@@ -62,3 +62,17 @@ def test_answers_are_cleaned_before_validation():
     assert parse_answer(text, PaperSummary).summary == "ok"
     with pytest.raises(LLMError, match="schema"):
         parse_answer('{"summary": 3}', PaperSummary)
+
+
+def test_bounded_schema_fits_the_answer_in_max_tokens(fake_llm):
+    from digest.llm.client import CHARS_PER_TOKEN, bounded_schema
+    from digest.models import PaperReview, ResearchDirections
+
+    review = bounded_schema(PaperReview.model_json_schema(), 1200)
+    lengths = [p["maxLength"] for p in review["properties"].values()]
+    assert len(lengths) == 6 and sum(lengths) <= 1200 * CHARS_PER_TOKEN
+    directions = bounded_schema(ResearchDirections.model_json_schema(), 900)
+    assert all(p["maxItems"] == 3 for p in directions["properties"].values())
+    assert "maxLength" not in PaperReview.model_json_schema()["properties"]["weaknesses"]  # a copy
+    _summary(_client(fake_llm, "json_object"))
+    assert fake_llm.requests[0]["response_format"]["schema"]["properties"]["summary"]["maxLength"] > 0
