@@ -1,6 +1,6 @@
 """Command line: argument parsing, logging, exit codes, and the real dependencies of a build.
 
-Exit codes: 0 the page was published, 1 it was not, 2 usage or configuration error.
+Exit codes (build): 0 the page was published, 1 it was not, 2 usage or configuration error.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from digest.llm.cache import AnswerCache
 from digest.llm.client import LLMClient
 from digest.llm.local import EmbeddedModelError, embedded_server
 from digest.pipeline import Deps, build
+from digest.render.site import render_site
 
 log = logging.getLogger("digest")
 
@@ -46,7 +47,23 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--data", type=Path, default=Path("data"), help="where raw responses are kept per date (default: data/)")
     b.add_argument("--cache", type=Path, help="the LLM answer cache, SQLite (default: <data>/llm-cache.sqlite)")
     b.add_argument("--snapshot", type=Path, help="replay the raw responses stored in this folder; no network")
+    r = sub.add_parser("render", help="rebuild the pages from stored digest.json files (no network, no LLM)",
+                       description="Re-render every day page, the archive and the feed from the digest.json files "
+                                   "in the output folder. Exit codes: 0 rendered, 1 the date was never built, 2 usage error.")
+    r.add_argument("--date", type=_date, required=True, help="the day that must be among the rendered ones")
+    r.add_argument("--config", type=Path, default=Path("sources.yaml"), help="sources.yaml (for site.url)")
+    r.add_argument("--output", type=Path, default=Path("output"), help="site folder (default: output/)")
     return p
+
+
+def run_render(args: argparse.Namespace) -> int:
+    site_url = load_config(args.config).site.url if args.config.exists() else None
+    days = [d.date for d in render_site(args.output, site_url)]
+    if args.date not in days:
+        print(f"digest: no digest.json for {args.date} in {args.output}; build it first", file=sys.stderr)
+        return 1
+    print(f"Rendered {args.output / args.date.isoformat() / 'index.html'} ({len(days)} days in the archive)")
+    return 0
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -96,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             args.output.mkdir(parents=True, exist_ok=True)
             return run_build(args)
+        if args.command == "render":
+            return run_render(args)
     except ConfigError as exc:
         print(f"digest: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -59,3 +59,13 @@ def test_a_corrupt_digest_json_is_skipped(fake_llm, tmp_path):
     site, _, _ = _two_days(tmp_path)
     (site / "2026-04-29" / "digest.json").write_text("{not json")
     assert [d.date.isoformat() for d in load_digests(site)] == [DEMO_DATE]
+
+
+def test_render_rebuilds_pages_from_json_without_llm(fake_llm, tmp_path):
+    site, _, _ = _two_days(tmp_path)
+    page = site / DEMO_DATE / "index.html"
+    page.unlink()
+    calls = len(fake_llm.requests)
+    assert main(["render", "--date", DEMO_DATE, "--output", str(site)]) == 0
+    assert page.exists() and len(fake_llm.requests) == calls
+    assert main(["render", "--date", "2020-01-01", "--output", str(site)]) == 1

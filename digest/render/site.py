@@ -83,6 +83,15 @@ def publish(digest: Digest, output: Path, site_url: str | None = None) -> Path:
     Returns the path of the day's index.html.
     """
     write_json(digest, output)
+    render_site(output, site_url)
+    return output / digest.date.isoformat() / "index.html"
+
+
+def render_site(output: Path, site_url: str | None = None) -> list[Digest]:
+    """Re-render every day page, the archive and the feed from the stored digest.json files.
+
+    No network and no LLM; returns the digests found, oldest first.
+    """
     digests = load_digests(output)
     for i, day in enumerate(digests):
         before = digests[i - 1].date if i > 0 else None
@@ -90,4 +99,4 @@ def publish(digest: Digest, output: Path, site_url: str | None = None) -> Path:
         write_atomic(output / day.date.isoformat() / "index.html", render_page(day, before, after))
     write_atomic(output / "index.html", render_archive(digests))
     write_atomic(output / "feed.xml", render_feed(digests, site_url))
-    return output / digest.date.isoformat() / "index.html"
+    return digests
