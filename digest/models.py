@@ -8,7 +8,7 @@ Nothing here knows about HTTP, feedparser dicts or OpenAI objects.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -73,24 +73,31 @@ class Snapshot(BaseModel):
 # --- LLM outputs, one model per task ----------------------------------------------------------
 
 
+# Lower bounds reject empty or token-sized answers; they also reach grammar-constrained servers as
+# minLength/minItems, which keeps a small model from closing a field before writing anything.
+Text = Annotated[str, Field(min_length=20)]
+Idea = Annotated[str, Field(min_length=10)]
+Ideas = Annotated[list[Idea], Field(min_length=1)]
+
+
 class PaperSummary(BaseModel):
-    summary: str = Field(description="A plain-language summary for a general reader, one paragraph.")
+    summary: Text = Field(description="A plain-language summary for a general reader, one paragraph.")
 
 
 class PaperReview(BaseModel):
-    summary_of_content: str
-    weaknesses: str
-    technical_soundness: str
-    novelty_and_significance: str
-    potential_limitations: str
-    overall_evaluation: str
+    summary_of_content: Text
+    weaknesses: Text
+    technical_soundness: Text
+    novelty_and_significance: Text
+    potential_limitations: Text
+    overall_evaluation: Text
 
 
 class ResearchDirections(BaseModel):
-    direct_extensions: list[str]
-    novel_directions: list[str]
-    unexplored_problems: list[str]
-    potential_applications: list[str]
+    direct_extensions: Ideas
+    novel_directions: Ideas
+    unexplored_problems: Ideas
+    potential_applications: Ideas
 
 
 class PlannedTopic(BaseModel):
@@ -104,11 +111,11 @@ class TopicPlan(BaseModel):
 
 
 class Commentary(BaseModel):
-    commentary: str = Field(description="The analyst commentary, in Markdown paragraphs.")
+    commentary: Text = Field(description="The analyst commentary, in Markdown paragraphs.")
 
 
 class Overview(BaseModel):
-    overview: str = Field(description="The 'Today in AI' overview, in Markdown paragraphs.")
+    overview: Text = Field(description="The 'Today in AI' overview, in Markdown paragraphs.")
 
 
 class Provenance(BaseModel):

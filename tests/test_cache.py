@@ -4,6 +4,7 @@ import json
 
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
 from digest.cli import main
+from digest.config import load_config
 from digest.llm.cache import AnswerCache, cache_key
 
 
@@ -35,8 +36,9 @@ def test_a_changed_model_is_a_miss(fake_llm, tmp_path):
     config = tmp_path / "other.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: another-model\n")
     report, _ = _build(tmp_path, config)
-    assert report["usage"]["calls"] == 12  # only the 12 summaries, written by the new model
-    assert len(fake_llm.requests) == calls + 12
+    n_papers = load_config(DEMO_CONFIG).papers.max
+    assert report["usage"]["calls"] == n_papers  # only the summaries, written by the new model
+    assert len(fake_llm.requests) == calls + n_papers
 
 
 def test_key_covers_prompt_version_model_params_and_input():

@@ -10,6 +10,7 @@ from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
 from digest.cli import main
 from digest.config import load_config
 
+N_PAPERS = load_config(DEMO_CONFIG).papers.max
 BUILD = ["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT)]
 
 
@@ -29,7 +30,7 @@ def test_every_paper_has_its_three_parts(built):
     rc, html, page, report, _ = built
     assert rc == 0
     papers = re.findall(r'<article class="paper" id="(paper-[a-z0-9-]+)">(.*?)</article>', html, re.S)
-    assert len(papers) == load_config(DEMO_CONFIG).papers.max == 12
+    assert len(papers) == N_PAPERS >= 10
     for anchor, body in papers:
         assert 'class="summary"' in body and "Fake summary about" in body, anchor
         assert "AI Review" in body and "6. Overall Evaluation" in body and "Fake overall_evaluation" in body
@@ -72,7 +73,7 @@ def test_sections_say_which_model_wrote_them(built):
 
 def test_call_count_and_report(built):
     rc, _, _, report, server = built
-    papers, topics = 12, 3
+    papers, topics = N_PAPERS, 3
     # 3 per paper, 1 topic plan, 1 draft per topic (one drafter), 1 overview
     assert len(server.requests) == report["usage"]["calls"] == 3 * papers + 1 + topics + 1
     assert report["failures"] == [] and report["exit_status"] == 0
@@ -101,9 +102,9 @@ def test_a_failing_model_degrades_its_sections_visibly(fake_llm, tmp_path, monke
     page = Page((tmp_path / "site" / DEMO_DATE / "index.html").read_text())
     report = json.loads((tmp_path / "site" / DEMO_DATE / "run.json").read_text())
     assert rc == 0
-    assert page.plain.count("The review is unavailable today") == 12
+    assert page.plain.count("The review is unavailable today") == N_PAPERS
     assert "Fake summary about" in page.plain  # the other sections are unaffected
-    assert sum("review" in f for f in report["failures"]) == 12
+    assert sum("review" in f for f in report["failures"]) == N_PAPERS
 
 
 def test_hostile_feed_text_is_escaped(fake_llm, tmp_path):

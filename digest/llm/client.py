@@ -30,10 +30,7 @@ T = TypeVar("T", bound=BaseModel)
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 RETRY_DELAY = 2.0  # seconds before the single retry of a transient failure
-# Sizing of bounded_schema(): ~4 characters per token in English, 3 leaves room for JSON syntax.
-CHARS_PER_TOKEN = 3
-MIN_STRING_CHARS = 60
-ASSUMED_ITEMS = 3  # items per list of strings (and topics assumed per plan)
+MAX_LIST_ITEMS = 3  # items per list of strings from grammar-constrained servers
 
 
 class LLMError(Exception):
@@ -64,37 +61,27 @@ def extract_json(text: str) -> str:
 def parse_answer(text: str, schema: type[T]) -> T:
     """Validate a model's answer against `schema`. Raises LLMError naming what is wrong."""
     try:
-        return schema.model_validate_json(extract_json(text))
+        # strict=False: raw newlines inside strings are common (grammar-constrained servers allow
+        # them) and harmless.
+        data = json.loads(extract_json(text), strict=False)
+    except json.JSONDecodeError as exc:
+        raise LLMError(f"the answer is not valid JSON: {exc}") from exc
+    try:
+        return schema.model_validate(data)
     except ValidationError as exc:
         raise LLMError(f"answer does not match the {schema.__name__} schema: {exc.errors()[:3]}") from exc
 
 
-def _string_slots(node: dict, defs: dict) -> int:
-    node = defs.get(node.get("$ref", "").rsplit("/", 1)[-1], node)
-    if node.get("type") == "string":
-        return 1
-    if node.get("type") == "object":
-        return sum(_string_slots(p, defs) for p in node.get("properties", {}).values())
-    if node.get("type") == "array":
-        return ASSUMED_ITEMS * _string_slots(node["items"], defs)
-    return 0
-
-
-def bounded_schema(schema: dict, max_tokens: int) -> dict:
-    """`schema` with a maxLength on every string and a maxItems on every list of strings, sized so
-    that a complete answer fits in `max_tokens`.
-
-    For grammar-constrained servers (llama.cpp): the grammar then has to close the JSON object in
-    time, where a small model would otherwise ramble until the answer is cut off.
+def bounded_schema(schema: dict) -> dict:
+    """`schema` with a maxItems on every list of strings, for grammar-constrained servers
+    (llama.cpp): the grammar then closes each list where a small model would go on until the
+    answer is cut off. (String maxLength is left out: llama.cpp expands it into one grammar rule
+    per character and rejects the grammar beyond a few hundred.)
     """
     bounded = copy.deepcopy(schema)
-    defs = bounded.get("$defs", {})
-    per_string = max(MIN_STRING_CHARS, max_tokens * CHARS_PER_TOKEN // max(1, _string_slots(bounded, defs)))
     for node in _walk(bounded):
-        if node.get("type") == "string":
-            node.setdefault("maxLength", per_string)
-        elif node.get("type") == "array" and node.get("items", {}).get("type") == "string":
-            node.setdefault("maxItems", ASSUMED_ITEMS)
+        if node.get("type") == "array" and node.get("items", {}).get("type") == "string":
+            node.setdefault("maxItems", MAX_LIST_ITEMS)
     return bounded
 
 
@@ -132,13 +119,13 @@ class LLMClient:
         await self._client.close()
         self.cache.close()
 
-    def _response_format(self, schema: type[BaseModel], max_tokens: int) -> dict | None:
+    def _response_format(self, schema: type[BaseModel]) -> dict | None:
         mode = self.endpoint.structured_output
         if mode == "json_schema":
             return {"type": "json_schema",
                     "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}}
         if mode == "json_object":
-            return {"type": "json_object", "schema": bounded_schema(schema.model_json_schema(), max_tokens)}
+            return {"type": "json_object", "schema": bounded_schema(schema.model_json_schema())}
         return None
 
     async def complete(self, model: str, prompt: Prompt, schema: type[T], **values) -> Completion[T]:
@@ -193,7 +180,7 @@ class LLMClient:
 
     async def _call_once(self, model, messages, schema, max_tokens) -> tuple[str, int, int]:
         kwargs = {}
-        fmt = self._response_format(schema, max_tokens)
+        fmt = self._response_format(schema)
         if fmt is not None:
             kwargs["response_format"] = fmt
         async with self._sem:
