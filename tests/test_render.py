@@ -23,7 +23,7 @@ def test_model_markdown_is_sanitized():
     assert "<strong>Bold</strong>" in html
     assert "<script" not in html and "<img" not in html and "javascript:" not in html
     assert "secret plan" not in html and "onerror" not in html
-    assert 'href="https://ok.example"' in html and 'rel="noopener noreferrer"' in html
+    assert 'href="https://ok.example"' in html and 'rel="noopener noreferrer nofollow ugc"' in html
 
 
 def test_anchors_are_stable_slugs():

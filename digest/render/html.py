@@ -66,7 +66,7 @@ def render_markdown(text: str | None) -> Markup:
     html = markdown.markdown(_THINK.sub("", text))
     clean = nh3.clean(
         html, tags=ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https"},
-        link_rel="noopener noreferrer", attribute_filter=_keep_http_links,
+        link_rel="noopener noreferrer nofollow ugc", attribute_filter=_keep_http_links,
     )
     return Markup(clean)
 
