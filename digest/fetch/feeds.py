@@ -36,14 +36,17 @@ def parse_feed(body: bytes, feed: FeedConfig, fetched_at: dt.datetime) -> list[A
         raise FeedError(f"not a feed ({parsed.get('bozo_exception') or 'unknown format'})")
     articles = []
     for entry in parsed.entries:
-        link = entry.get("link", "")
-        title = clean_text(entry.get("title", ""), TITLE_CHARS)
-        if not title or not link.startswith(("http://", "https://")):
+        link = entry.get("link", "").strip()
+        if not link.lower().startswith(("http://", "https://")):
+            link = ""  # kept without a link: javascript:, data:, relative and other non-web links
+        title_is_html = entry.get("title_detail", {}).get("type", "text/html") != "text/plain"
+        title = clean_text(entry.get("title", ""), TITLE_CHARS, html_markup=title_is_html)
+        if not title:
             continue
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         published = dt.datetime.fromtimestamp(calendar.timegm(stamp), dt.timezone.utc) if stamp else fetched_at
         articles.append(Article(
-            id=hashlib.sha256(f"{feed.name}\n{entry.get('id') or link}".encode()).hexdigest()[:16],
+            id=hashlib.sha256(f"{feed.name}\n{entry.get('id') or link or title}".encode()).hexdigest()[:16],
             source=feed.name,
             kind=feed.kind,
             title=title,

@@ -1,0 +1,84 @@
+"""assert_safe_html(page): the invariants every page we build must hold, whatever its input.
+
+No active elements, no event-handler or style attributes, every URL absolute http(s) (or an
+in-page '#' anchor, or a relative link to another page of the site), the CSP meta first in
+<head> with the required directives, and rel=noopener on external links.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+FORBIDDEN_TAGS = {"script", "iframe", "object", "embed", "base", "form", "input", "button", "textarea",
+                  "select", "svg", "math", "img", "frame", "frameset"}
+FORBIDDEN_ATTRS = {"style", "srcdoc", "formaction", "ping"}
+URL_ATTRS = {"href", "src", "action", "poster", "cite", "background", "xlink:href", "srcset"}
+CSP_REQUIRED = ("default-src 'none'", "img-src 'self'", "base-uri 'none'", "form-action 'none'")
+# Links between our own pages (archive, previous/next day, feed) are the only relative URLs.
+SITE_LINK = re.compile(r"^(\.\./)?((\d{4}-\d{2}-\d{2}/)?index\.html|feed\.xml)$")
+
+
+def _normalize(url: str) -> str:
+    url = re.sub(r"[\t\n\r]", "", html.unescape(url)).strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08 ")
+    head, sep, rest = url.partition(":")
+    return head.lower() + sep + rest if sep else url
+
+
+class _Checker(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self.head_children: list[tuple[str, dict]] = []
+        self.in_head = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs_d = {k: (v or "") for k, v in attrs}
+        if tag == "head":
+            self.in_head = True
+        elif self.in_head and not self.head_children:
+            self.head_children.append((tag, attrs_d))
+        if tag in FORBIDDEN_TAGS:
+            self.problems.append(f"forbidden element <{tag}>")
+        if tag == "meta" and attrs_d.get("http-equiv", "").lower() == "refresh":
+            self.problems.append("meta refresh")
+        if tag == "link" and "stylesheet" in attrs_d.get("rel", ""):
+            self.problems.append("external stylesheet")
+        for name, value in attrs_d.items():
+            if name.startswith("on") or name in FORBIDDEN_ATTRS:
+                self.problems.append(f"<{tag} {name}=...>")
+            if name in URL_ATTRS:
+                self._check_url(tag, name, value)
+        if attrs_d.get("target") == "_blank" and "noopener" not in attrs_d.get("rel", ""):
+            self.problems.append(f"target=_blank without noopener: {attrs_d}")
+        if tag == "a" and _normalize(attrs_d.get("href", "")).startswith("http") and "noopener" not in attrs_d.get("rel", ""):
+            self.problems.append(f"external link without rel=noopener: {attrs_d.get('href')}")
+
+    def handle_endtag(self, tag):
+        if tag == "head":
+            self.in_head = False
+
+    def _check_url(self, tag, name, value):
+        url = _normalize(value)
+        if url.startswith(("http://", "https://")) or (url.startswith("#") and tag == "a"):
+            return
+        if tag in ("a", "link") and SITE_LINK.match(url):
+            return
+        self.problems.append(f"<{tag} {name}={value!r}>: not an absolute http(s) URL")
+
+
+def assert_safe_html(page: str) -> None:
+    """Raise AssertionError listing every invariant `page` breaks."""
+    checker = _Checker()
+    checker.feed(page)
+    checker.close()
+    problems = list(checker.problems)
+    first = checker.head_children[0] if checker.head_children else ("", {})
+    if first[0] != "meta" or first[1].get("http-equiv", "").lower() != "content-security-policy":
+        problems.append(f"the CSP meta is not the first element of <head> (found <{first[0]}>)")
+    else:
+        csp = first[1].get("content", "")
+        problems += [f"CSP lacks {d}" for d in CSP_REQUIRED if d not in csp]
+        problems += [f"CSP has {d}, ignored in a meta element" for d in ("frame-ancestors", "sandbox", "report-uri") if d in csp]
+    assert not problems, "unsafe page:\n" + "\n".join(problems[:20])
