@@ -26,6 +26,9 @@ from digest.models import Digest
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "a", "br", "h4", "h5"}
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
+# One converter for the whole render: building a Markdown instance costs more than converting a
+# paragraph. reset() clears its per-document state; rendering is single-threaded.
+_MARKDOWN = markdown.Markdown()
 _HREFLESS_LINK = re.compile(r'<a rel="[^"]*">(.*?)</a>', re.S)
 
 
@@ -64,7 +67,7 @@ def render_markdown(text: str | None) -> Markup:
     """Model or feed text (Markdown) as sanitized HTML: tight allowlist, http(s) links only."""
     if not text:
         return Markup("")
-    html = markdown.markdown(_THINK.sub("", text))
+    html = _MARKDOWN.reset().convert(_THINK.sub("", text))
     clean = nh3.clean(
         html, tags=ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https"},
         link_rel="noopener noreferrer nofollow ugc", attribute_filter=_keep_http_links,
