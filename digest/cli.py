@@ -1,6 +1,8 @@
-"""Command line: argument parsing, logging, exit codes, and the real dependencies of a build.
+"""Command line: argument parsing, logging, exit codes, the run lock, and the real dependencies of
+a build (HTTP client or snapshot, LLM endpoint or embedded server, cache).
 
-Exit codes (build): 0 the page was published, 1 it was not, 2 usage or configuration error.
+Exit codes: 0 published, 3 published but degraded, 1 not published (the previous page is kept),
+2 usage or configuration error.
 """
 
 from __future__ import annotations
@@ -8,10 +10,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import fcntl
 import logging
 import sys
-import time
 from pathlib import Path
+from typing import Iterator
 
 from digest import __version__
 from digest.config import ConfigError, load_config, resolve_endpoint
@@ -21,10 +24,17 @@ from digest.fetch.store import SnapshotStore
 from digest.llm.cache import AnswerCache
 from digest.llm.client import LLMClient
 from digest.llm.local import EmbeddedModelError, embedded_server
-from digest.pipeline import Deps, build
+from digest.models import RunReport
+from digest.pipeline import EXIT_NOT_PUBLISHED, Deps, build
 from digest.render.site import render_site
 
+EXIT_USAGE = 2
+EXIT_CODES = "Exit codes: 0 published, 3 published but degraded, 1 not published (previous page kept), 2 usage or configuration error."
 log = logging.getLogger("digest")
+
+
+class LockBusy(Exception):
+    """Another digest run holds the lock on the output folder."""
 
 
 def _date(text: str) -> dt.date:
@@ -35,33 +45,56 @@ def _date(text: str) -> dt.date:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="digest", description="PaperBot Daily Digest: build the daily page of new arXiv papers and AI news.")
+    p = argparse.ArgumentParser(prog="digest", description="PaperBot Daily Digest: build the daily page of new arXiv papers and AI news.",
+                                epilog=EXIT_CODES)
     p.add_argument("--version", action="version", version=f"digest {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logs, and tracebacks on errors")
+    common.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = p.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="fetch, write and render one day's page",
-                       description="Fetch the day's papers and news, have LLMs write them up, render the page. "
-                                   "Exit codes: 0 published, 1 not published, 2 usage or configuration error.")
+    b = sub.add_parser("build", help="fetch, write and render one day's page", parents=[common],
+                       description="Fetch the day's papers and news, have LLMs write them up, render the page.", epilog=EXIT_CODES)
     b.add_argument("--date", type=_date, required=True, help="the arXiv announcement date, YYYY-MM-DD")
     b.add_argument("--config", type=Path, default=Path("sources.yaml"), help="sources.yaml (default: ./sources.yaml)")
     b.add_argument("--output", type=Path, default=Path("output"), help="site folder (default: output/)")
     b.add_argument("--data", type=Path, default=Path("data"), help="where raw responses are kept per date (default: data/)")
     b.add_argument("--cache", type=Path, help="the LLM answer cache, SQLite (default: <data>/llm-cache.sqlite)")
     b.add_argument("--snapshot", type=Path, help="replay the raw responses stored in this folder; no network")
-    r = sub.add_parser("render", help="rebuild the pages from stored digest.json files (no network, no LLM)",
+    b.add_argument("--strict", action="store_true", help="a degraded day is a failure: publish nothing, exit 1")
+    r = sub.add_parser("render", help="rebuild the pages from stored digest.json files (no network, no LLM)", parents=[common],
                        description="Re-render every day page, the archive and the feed from the digest.json files "
-                                   "in the output folder. Exit codes: 0 rendered, 1 the date was never built, 2 usage error.")
+                                   "in the output folder.", epilog="Exit codes: 0 rendered, 1 the date was never built, 2 usage error.")
     r.add_argument("--date", type=_date, required=True, help="the day that must be among the rendered ones")
     r.add_argument("--config", type=Path, default=Path("sources.yaml"), help="sources.yaml (for site.url)")
     r.add_argument("--output", type=Path, default=Path("output"), help="site folder (default: output/)")
     return p
 
 
+@contextlib.contextmanager
+def run_lock(output: Path) -> Iterator[None]:
+    """Hold an exclusive flock on <output>/.digest.lock for the block; raise LockBusy at once if taken.
+
+    The kernel releases a flock when its process dies, so a killed run never leaves a stale lock.
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    with open(output / ".digest.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockBusy(f"another digest run is writing to {output}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_render(args: argparse.Namespace) -> int:
     site_url = load_config(args.config).site.url if args.config.exists() else None
-    days = [d.date for d in render_site(args.output, site_url)]
+    with run_lock(args.output):
+        days = [d.date for d in render_site(args.output, site_url)]
     if args.date not in days:
         print(f"digest: no digest.json for {args.date} in {args.output}; build it first", file=sys.stderr)
-        return 1
+        return EXIT_NOT_PUBLISHED
     print(f"Rendered {args.output / args.date.isoformat() / 'index.html'} ({len(days)} days in the archive)")
     return 0
 
@@ -69,15 +102,13 @@ def run_render(args: argparse.Namespace) -> int:
 def run_build(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     endpoint = resolve_endpoint(config.llm)
-    if args.snapshot:
-        source = ReplaySource(SnapshotStore(args.snapshot, args.date))
-        http_client = contextlib.nullcontext()
-    else:
-        http_client = make_client()
-        source = LiveSource(http_client, SnapshotStore(args.data, args.date))
-    concurrency = config.llm.concurrency
     with contextlib.ExitStack() as stack:
-        stack.enter_context(http_client)
+        stack.enter_context(run_lock(args.output))
+        if args.snapshot:
+            source = ReplaySource(SnapshotStore(args.snapshot, args.date))
+        else:
+            source = LiveSource(stack.enter_context(make_client()), SnapshotStore(args.data, args.date))
+        concurrency = config.llm.concurrency
         if endpoint.embedded:
             log.info("no LLM endpoint configured: starting the embedded model")
             url = stack.enter_context(embedded_server(
@@ -90,41 +121,51 @@ def run_build(args: argparse.Namespace) -> int:
         llm = LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature, cache)
         deps = Deps(source=source, llm=llm, endpoint=endpoint, output=args.output,
                     pacer=Pacer(config.arxiv.delay_seconds))
-        return _report(build(args.date, config, deps))
+        return _report(build(args.date, config, deps, strict=args.strict))
 
 
-def _report(report) -> int:
+def _report(report: RunReport) -> int:
     for failure in report.failures:
         log.warning("%s", failure)
     seconds = (report.finished_at - report.started_at).total_seconds()
-    print(f"Published {report.page} ({report.usage.calls} LLM calls, {report.usage.cache_hits} cached, "
+    what = f"Published {report.page}" if report.page else f"Not published ({len(report.failures)} problems, --strict)"
+    if report.page and report.failures:
+        what += " (degraded)"
+    print(f"{what}: {report.usage.calls} LLM calls, {report.usage.cache_hits} cached, "
           f"{report.usage.prompt_tokens + report.usage.completion_tokens} tokens, "
-          f"{len(report.failures)} problems, {seconds:.0f} s)")
+          f"{len(report.failures)} problems, {seconds:.0f} s")
     return report.exit_status
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # Our INFO lines only: the HTTP libraries log every request at INFO.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    log.setLevel(logging.INFO)
-    start = time.monotonic()
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr, force=True)
+    log.setLevel(logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO)
     try:
-        if args.command == "build":
-            args.output.mkdir(parents=True, exist_ok=True)
-            return run_build(args)
-        if args.command == "render":
-            return run_render(args)
+        return run_build(args) if args.command == "build" else run_render(args)
     except ConfigError as exc:
         print(f"digest: configuration error: {exc}", file=sys.stderr)
-        return 2
-    except EmbeddedModelError as exc:
-        print(f"digest: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
+    except (LockBusy, EmbeddedModelError) as exc:
+        print(f"digest: {exc}; nothing published", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
+    except OSError as exc:
+        if args.verbose:
+            raise
+        print(f"digest: cannot write {exc.filename or 'the output'}: {exc.strerror or exc}; "
+              "nothing published, the previous page is kept", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
     except KeyboardInterrupt:
-        print(f"digest: interrupted after {time.monotonic() - start:.0f} s; nothing published", file=sys.stderr)
-        return 1
-    return 2
+        print("digest: interrupted; nothing published", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
+    except Exception as exc:  # a bug: one line for cron mail, the traceback with -v
+        if args.verbose:
+            raise
+        print(f"digest: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback); "
+              "nothing published", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
 
 
 if __name__ == "__main__":

@@ -84,20 +84,31 @@ def failures(digest: Digest) -> list[str]:
     return out
 
 
-def build(date: dt.date, config: Config, deps: Deps) -> RunReport:
+EXIT_PUBLISHED, EXIT_NOT_PUBLISHED, EXIT_DEGRADED = 0, 1, 3
+
+
+def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> RunReport:
     """Fetch, select, write and render `date`; the page is written to <output>/<date>/index.html.
 
-    Returns the RunReport (also written as run.json beside the page). Model and source failures
-    degrade their sections and are listed in the report; they do not stop the build.
+    Returns the RunReport, also written as <output>/<date>/run.json. Model and source failures
+    degrade their sections and are listed in the report: exit status 3 (published, degraded), or
+    with `strict` 1 and nothing published (the previous page stays). Raises OSError when the
+    output cannot be written (the previous page stays: every file is replaced atomically).
     """
     started = dt.datetime.now(dt.timezone.utc)
     snapshot = fetch(date, config, deps)
     papers = select_papers(snapshot.papers, config.papers)
     digest = asyncio.run(write(snapshot, papers, snapshot.articles, deps))
-    page = publish(digest, deps.output, config.site.url)
+    problems = failures(digest)
+    page = None
+    if problems and strict:
+        status = EXIT_NOT_PUBLISHED
+    else:
+        page = str(publish(digest, deps.output, config.site.url))
+        status = EXIT_DEGRADED if problems else EXIT_PUBLISHED
     report = RunReport(
-        date=date, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), page=str(page),
-        sources=snapshot.sources, usage=digest.usage, failures=failures(digest), exit_status=0,
+        date=date, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), page=page,
+        sources=snapshot.sources, usage=digest.usage, failures=problems, exit_status=status,
     )
-    write_atomic(page.parent / "run.json", json.dumps(report.model_dump(mode="json"), indent=2))
+    write_atomic(deps.output / date.isoformat() / "run.json", json.dumps(report.model_dump(mode="json"), indent=2))
     return report
