@@ -119,10 +119,19 @@ def render_page(digest: Digest, previous: dt.date | None = None, following: dt.d
     )
 
 
+TEMP_SUFFIX = ".partial"
+
+
+def remove_partial_files(folder: Path) -> None:
+    """Delete temp files that a killed run left in `folder` and its day folders."""
+    for leftover in [*folder.glob(f".*{TEMP_SUFFIX}"), *folder.glob(f"*/.*{TEMP_SUFFIX}")]:
+        leftover.unlink(missing_ok=True)
+
+
 def write_atomic(path: Path, data: str) -> None:
     """Write `data` (UTF-8) to `path` through a temp file, fsync and rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(data)

@@ -15,7 +15,7 @@ from feedgen.feed import FeedGenerator
 from pydantic import ValidationError
 
 from digest.models import Digest
-from digest.render.html import environment, render_page, stylesheet, write_atomic
+from digest.render.html import environment, remove_partial_files, render_page, stylesheet, write_atomic
 
 SCHEMA_VERSION = 1  # bump when a field of Digest changes meaning or disappears
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ def render_site(output: Path, site_url: str | None = None) -> list[Digest]:
 
     No network and no LLM; returns the digests found, oldest first.
     """
+    remove_partial_files(output)
     digests = load_digests(output)
     for i, day in enumerate(digests):
         before = digests[i - 1].date if i > 0 else None

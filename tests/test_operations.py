@@ -1,0 +1,102 @@
+"""Unattended operation: the run lock, kills, unwritable output, --strict, secrets (fault catalogue O1-O10)."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+from digest.cli import main, run_lock
+
+CANARY_KEY = "sk-CANARY-7f3a9c1e5b2d4f60"
+
+
+def _build(tmp_path, *extra, config=DEMO_CONFIG):
+    return main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
+                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data"), *extra])
+
+
+def test_a_second_run_exits_at_once_while_the_first_holds_the_lock(fake_llm, tmp_path, capsys):  # O2
+    with run_lock(tmp_path / "site"):
+        start = time.monotonic()
+        assert _build(tmp_path) == 1
+        assert time.monotonic() - start < 2
+    assert "another digest run" in capsys.readouterr().err
+    assert not (tmp_path / "site" / DEMO_DATE).exists()  # nothing touched
+    assert len(fake_llm.requests) == 0
+
+
+def test_a_killed_run_leaves_no_stale_lock(fake_llm, tmp_path):  # O3
+    holder = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from digest.cli import run_lock
+        with run_lock(Path({str(tmp_path / "site")!r})):
+            print("locked", flush=True)
+            time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    assert _build(tmp_path) == 1  # busy while the holder lives
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _build(tmp_path) == 0
+
+
+def test_a_failed_write_keeps_the_previous_page(fake_llm, tmp_path, monkeypatch, capsys):  # O1, O8
+    assert _build(tmp_path) == 0
+    page = tmp_path / "site" / DEMO_DATE / "index.html"
+    before = page.read_bytes()
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("digest.render.html.os.fsync", full_disk)
+    config = tmp_path / "other.yaml"
+    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: another-model\n")
+    assert _build(tmp_path, config=config) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert page.read_bytes() == before
+    assert not list((tmp_path / "site").rglob("*.partial"))
+
+
+def test_leftovers_of_a_killed_write_are_cleaned_up(fake_llm, tmp_path):  # O1
+    day = tmp_path / "site" / DEMO_DATE
+    day.mkdir(parents=True)
+    (day / ".index.html.abc123.partial").write_text("half a page")
+    assert _build(tmp_path) == 0
+    assert not list((tmp_path / "site").rglob("*.partial"))
+
+
+def test_strict_publishes_nothing_when_degraded(fake_llm, tmp_path):  # O7
+    config = tmp_path / "broken.yaml"
+    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: broken\n")
+    fake_llm.behaviour["broken"] = "garbage"
+    assert _build(tmp_path, "--strict", config=config) == 1
+    report = json.loads((tmp_path / "site" / DEMO_DATE / "run.json").read_text())
+    assert report["page"] is None and report["exit_status"] == 1 and report["failures"]
+    assert not (tmp_path / "site" / DEMO_DATE / "index.html").exists()
+    assert _build(tmp_path, config=config) == 3  # without --strict: published, degraded
+
+
+def test_the_api_key_never_reaches_any_artifact(fake_llm, tmp_path, monkeypatch, capsys):  # O10
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
+    assert _build(tmp_path, "-v") == 0
+    out = capsys.readouterr()
+    assert CANARY_KEY not in out.out + out.err
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".sqlite" for p in files)
+    for path in files:
+        assert CANARY_KEY.encode() not in path.read_bytes(), path
+
+
+def test_help_documents_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["build", "--help"])
+    assert "3 published but degraded" in capsys.readouterr().out
