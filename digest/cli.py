@@ -8,24 +8,32 @@ Exit codes: 0 published, 3 published but degraded, 1 not published (the previous
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime as dt
 import fcntl
+import functools
+import http.server
 import logging
 import sys
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
 from digest import __version__
-from digest.config import ConfigError, load_config, resolve_endpoint
+import yaml
+
+from digest.config import Config, ConfigError, load_config, masked, resolve_endpoint
+from digest.fetch.arxiv import ARXIV_TZ
 from digest.fetch.http import make_client
 from digest.fetch.sources import LiveSource, Pacer, ReplaySource
 from digest.fetch.store import SnapshotStore
 from digest.llm.cache import AnswerCache
-from digest.llm.client import LLMClient
+from digest.llm.client import LLMClient, LLMError
+from digest.llm.prompts import load_prompt
 from digest.llm.local import EmbeddedModelError, embedded_server
-from digest.models import RunReport
-from digest.pipeline import EXIT_NOT_PUBLISHED, Deps, build
+from digest.models import Ping, RunReport
+from digest.pipeline import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, Deps, build, fetch
 from digest.render.site import render_site
 
 EXIT_USAGE = 2
@@ -35,6 +43,11 @@ log = logging.getLogger("digest")
 
 class LockBusy(Exception):
     """Another digest run holds the lock on the output folder."""
+
+
+def arxiv_today() -> dt.date:
+    """Today in arXiv's time zone (US Eastern), the default --date."""
+    return dt.datetime.now(ARXIV_TZ).date()
 
 
 def _date(text: str) -> dt.date:
@@ -54,13 +67,27 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="fetch, write and render one day's page", parents=[common],
                        description="Fetch the day's papers and news, have LLMs write them up, render the page.", epilog=EXIT_CODES)
-    b.add_argument("--date", type=_date, required=True, help="the arXiv announcement date, YYYY-MM-DD")
+    b.add_argument("--date", type=_date, default=arxiv_today(), help="the arXiv announcement date, YYYY-MM-DD (default: today, US Eastern)")
     b.add_argument("--config", type=Path, default=Path("sources.yaml"), help="sources.yaml (default: ./sources.yaml)")
     b.add_argument("--output", type=Path, default=Path("output"), help="site folder (default: output/)")
     b.add_argument("--data", type=Path, default=Path("data"), help="where raw responses are kept per date (default: data/)")
     b.add_argument("--cache", type=Path, help="the LLM answer cache, SQLite (default: <data>/llm-cache.sqlite)")
     b.add_argument("--snapshot", type=Path, help="replay the raw responses stored in this folder; no network")
     b.add_argument("--strict", action="store_true", help="a degraded day is a failure: publish nothing, exit 1")
+    f = sub.add_parser("fetch", help="fetch and store one day's raw responses only (no LLM)", parents=[common],
+                       description="Fetch the day's arXiv announcements and news feeds into <data>/<date>/, for a "
+                                   "later `build --snapshot`.", epilog="Exit codes: 0 every source read, 3 some failed, 2 usage error.")
+    f.add_argument("--date", type=_date, default=arxiv_today(), help="YYYY-MM-DD (default: today, US Eastern)")
+    f.add_argument("--config", type=Path, default=Path("sources.yaml"), help="sources.yaml (default: ./sources.yaml)")
+    f.add_argument("--data", type=Path, default=Path("data"), help="where raw responses are kept (default: data/)")
+    c = sub.add_parser("check", help="validate the configuration and call each configured model once", parents=[common],
+                       description="Print the effective configuration, then ask every configured model for a tiny "
+                                   "JSON answer.", epilog="Exit codes: 0 all good, 2 configuration or endpoint error.")
+    c.add_argument("--config", type=Path, default=Path("sources.yaml"), help="sources.yaml (default: ./sources.yaml)")
+    v = sub.add_parser("serve", help="preview the output folder on 127.0.0.1", parents=[common],
+                       description="Serve the built site on http://127.0.0.1:PORT/ until Ctrl-C.")
+    v.add_argument("--output", type=Path, default=Path("output"), help="site folder (default: output/)")
+    v.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     r = sub.add_parser("render", help="rebuild the pages from stored digest.json files (no network, no LLM)", parents=[common],
                        description="Re-render every day page, the archive and the feed from the digest.json files "
                                    "in the output folder.", epilog="Exit codes: 0 rendered, 1 the date was never built, 2 usage error.")
@@ -99,29 +126,88 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def open_llm(stack: contextlib.ExitStack, config: Config, server_log: Path, cache: AnswerCache | None) -> LLMClient:
+    """The LLM client for this run; starts the embedded model (stopped with `stack`) when no
+    endpoint is configured."""
+    endpoint = resolve_endpoint(config.llm)
+    concurrency = config.llm.concurrency
+    if endpoint.embedded:
+        log.info("no LLM endpoint configured: starting the embedded model")
+        server_log.parent.mkdir(parents=True, exist_ok=True)
+        url = stack.enter_context(embedded_server(
+            config.llm.embedded.n_ctx, config.llm.embedded.startup_timeout, log=server_log,
+        ))
+        endpoint = endpoint.model_copy(update={"base_url": url})
+        concurrency = 1  # llama.cpp's server answers one request at a time
+    return LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature, cache)
+
+
 def run_build(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    endpoint = resolve_endpoint(config.llm)
     with contextlib.ExitStack() as stack:
         stack.enter_context(run_lock(args.output))
         if args.snapshot:
             source = ReplaySource(SnapshotStore(args.snapshot, args.date))
         else:
             source = LiveSource(stack.enter_context(make_client()), SnapshotStore(args.data, args.date))
-        concurrency = config.llm.concurrency
-        if endpoint.embedded:
-            log.info("no LLM endpoint configured: starting the embedded model")
-            url = stack.enter_context(embedded_server(
-                config.llm.embedded.n_ctx, config.llm.embedded.startup_timeout,
-                log=args.output / "llama-server.log",
-            ))
-            endpoint = endpoint.model_copy(update={"base_url": url})
-            concurrency = 1  # llama.cpp's server answers one request at a time
         cache = AnswerCache(args.cache or args.data / "llm-cache.sqlite")
-        llm = LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature, cache)
-        deps = Deps(source=source, llm=llm, endpoint=endpoint, output=args.output,
+        llm = open_llm(stack, config, args.output / "llama-server.log", cache)
+        deps = Deps(source=source, llm=llm, endpoint=llm.endpoint, output=args.output,
                     pacer=Pacer(config.arxiv.delay_seconds))
         return _report(build(args.date, config, deps, strict=args.strict))
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    with make_client() as client:
+        snapshot = fetch(args.date, config, LiveSource(client, SnapshotStore(args.data, args.date)),
+                         Pacer(config.arxiv.delay_seconds))
+    for status in snapshot.sources:
+        print(f"{status.state:>7}  {status.items:4d}  {status.source}{'  ' + status.reason if status.reason else ''}")
+    print(f"Stored {args.data / args.date.isoformat()}: {len(snapshot.papers)} papers, {len(snapshot.articles)} articles"
+          f"{' (backfilled)' if snapshot.backfilled else ''}")
+    return EXIT_DEGRADED if any(s.state == "failed" for s in snapshot.sources) else 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(yaml.safe_dump(masked(config), sort_keys=False, allow_unicode=True), end="")
+    endpoint = resolve_endpoint(config.llm)
+    print(f"# endpoint: {endpoint.base_url or 'embedded model'}; "
+          f"API key ({config.llm.api_key_env}): {'set' if endpoint.api_key else 'not set'}")
+    models = list(dict.fromkeys([*endpoint.models.model_dump().values(), *endpoint.commentary.drafters,
+                                 endpoint.commentary.synthesizer]))
+    with contextlib.ExitStack() as stack:
+        llm = open_llm(stack, config, Path(tempfile.gettempdir()) / "digest-check-llama.log", None)
+        results = asyncio.run(_ping_all(llm, models))
+    for model, error in results.items():
+        print(f"{'ok' if error is None else 'FAILED':>6}  {model}{'  ' + error if error else ''}")
+    return 0 if all(e is None for e in results.values()) else EXIT_USAGE
+
+
+async def _ping_all(llm: LLMClient, models: list[str]) -> dict[str, str | None]:
+    async def ping(model: str) -> str | None:
+        try:
+            await llm.complete(model, load_prompt("check"), Ping)
+        except LLMError as exc:
+            return str(exc)
+        return None
+
+    try:
+        return dict(zip(models, await asyncio.gather(*(ping(m) for m in models))))
+    finally:
+        await llm.close()
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(args.output))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
+        print(f"Serving {args.output} on http://127.0.0.1:{server.server_port}/ (Ctrl-C to stop)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    return 0
 
 
 def _report(report: RunReport) -> int:
@@ -144,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr, force=True)
     log.setLevel(logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO)
     try:
-        return run_build(args) if args.command == "build" else run_render(args)
+        commands = {"build": run_build, "fetch": run_fetch, "check": run_check, "serve": run_serve, "render": run_render}
+        return commands[args.command](args)
     except ConfigError as exc:
         print(f"digest: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -116,7 +116,8 @@ def load_config(path: Path) -> Config:
     Raises ConfigError naming the file and the dotted key that is unknown or of the wrong type.
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text) or {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
@@ -129,8 +130,38 @@ def load_config(path: Path) -> Config:
         problems = []
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            problems.append(f"{key}: {err['msg']}")
-        raise ConfigError(f"{path}: " + "; ".join(problems)) from exc
+            problems.append(f"{path}:{_line_of(text, err['loc'])}: {key}: {err['msg']}")
+        raise ConfigError("; ".join(problems)) from exc
+
+
+def _line_of(text: str, loc: tuple) -> int:
+    """The 1-based line of the YAML node at `loc` (or of its nearest existing parent)."""
+    node = yaml.compose(text)
+    line = node.start_mark.line if node else 0
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if k.value == part]
+            if not match:
+                break
+            key, node = match[0]
+            line = key.start_mark.line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line
+        else:
+            break
+    return line + 1
+
+
+def masked(config: Config) -> dict:
+    """The effective configuration as plain data, for display (it holds no secrets: keys live in
+    the environment; the URL's user info, if any, is masked)."""
+    data = config.model_dump(mode="json")
+    url = data["llm"]["base_url"]
+    if url and "@" in url:
+        scheme, rest = url.split("://", 1)
+        data["llm"]["base_url"] = f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return data
 
 
 def resolve_endpoint(llm: LLMConfig, environ: dict[str, str] | None = None) -> Endpoint:

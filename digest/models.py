@@ -118,6 +118,12 @@ class Overview(BaseModel):
     overview: Text = Field(description="The 'Today in AI' overview, in Markdown paragraphs.")
 
 
+class Ping(BaseModel):
+    """The answer to `digest check`'s one call per model."""
+
+    ok: bool
+
+
 class Provenance(BaseModel):
     """Who wrote a section, from what."""
 

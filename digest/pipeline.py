@@ -38,9 +38,10 @@ class Deps:
     pacer: Pacer
 
 
-def fetch(date: dt.date, config: Config, deps: Deps) -> Snapshot:
-    papers, paper_statuses, backfilled = fetch_papers(config.arxiv, date, deps.source, deps.pacer)
-    articles, feed_statuses = fetch_news(config.news, date, deps.source)
+def fetch(date: dt.date, config: Config, source: Source, pacer: Pacer) -> Snapshot:
+    """The day's papers, articles and source statuses (raw responses are kept by `source`)."""
+    papers, paper_statuses, backfilled = fetch_papers(config.arxiv, date, source, pacer)
+    articles, feed_statuses = fetch_news(config.news, date, source)
     return Snapshot(date=date, papers=papers, articles=articles,
                     sources=paper_statuses + feed_statuses, backfilled=backfilled)
 
@@ -96,7 +97,7 @@ def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> Ru
     output cannot be written (the previous page stays: every file is replaced atomically).
     """
     started = dt.datetime.now(dt.timezone.utc)
-    snapshot = fetch(date, config, deps)
+    snapshot = fetch(date, config, deps.source, deps.pacer)
     papers = select_papers(snapshot.papers, config.papers)
     digest = asyncio.run(write(snapshot, papers, snapshot.articles, deps))
     problems = failures(digest)

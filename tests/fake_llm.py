@@ -50,6 +50,8 @@ def instance(schema: dict, root: dict, prompt: str, name: str = "", text: str | 
         return [instance(schema["items"], root, prompt, name, text) for _ in range(2)]
     if kind == "integer":
         return 1
+    if kind == "boolean":
+        return True
     if text is not None:
         return text
     title = re.search(r"^Title: (.*)$", prompt, re.M)

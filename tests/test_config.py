@@ -20,14 +20,14 @@ def test_default_configuration_is_complete():
 def test_unknown_key_is_named(tmp_path):
     path = tmp_path / "sources.yaml"
     path.write_text("papers:\n  maxx: 3\n")
-    with pytest.raises(ConfigError, match=r"papers\.maxx"):
+    with pytest.raises(ConfigError, match=r"sources\.yaml:2: papers\.maxx: Extra inputs"):
         load_config(path)
 
 
 def test_wrong_type_is_named(tmp_path):
     path = tmp_path / "sources.yaml"
     path.write_text("news:\n  feeds:\n    - {name: a, url: 'https://a.example', kind: rumour}\n")
-    with pytest.raises(ConfigError, match=r"news\.feeds\.0\.kind"):
+    with pytest.raises(ConfigError, match=r"sources\.yaml:3: news\.feeds\.0\.kind: Input should be 'news' or 'comment'"):
         load_config(path)
 
 
