@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,9 @@ from digest.select import select_papers
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
 from digest.write.topics import plan_topics, write_commentary
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,10 +60,22 @@ async def write(snapshot: Snapshot, papers: list[Paper], articles: list[Article]
         comments = await asyncio.gather(*(write_commentary(t, llm, ep.commentary) for t in topics))
         return [t.model_copy(update={"commentary": c}) for t, c in zip(topics, comments)], status
 
+    started = time.monotonic()
+    done = 0
+
+    async def one_paper(paper: Paper):
+        nonlocal done
+        writeup = await write_paper(paper, llm, ep.models)
+        done += 1
+        log.info("paper %d/%d written (%d calls, %d cached, %d tokens, %.0f s)", done, len(papers), llm.usage.calls,
+                 llm.usage.cache_hits, llm.usage.prompt_tokens + llm.usage.completion_tokens, time.monotonic() - started)
+        return writeup
+
     try:
         writeups, (topics, plan_status) = await asyncio.gather(
-            asyncio.gather(*(write_paper(p, llm, ep.models) for p in papers)), topic_flow()
+            asyncio.gather(*(one_paper(p) for p in papers)), topic_flow()
         )
+        log.info("%d topics with commentary written; writing the overview", len(topics))
         overview = await write_overview(list(writeups), topics, llm, ep.models.overview)
     finally:
         await llm.close()
@@ -99,6 +116,10 @@ def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> Ru
     started = dt.datetime.now(dt.timezone.utc)
     snapshot = fetch(date, config, deps.source, deps.pacer)
     papers = select_papers(snapshot.papers, config.papers)
+    failed = [s.source for s in snapshot.sources if s.state == "failed"]
+    log.info("fetched %d papers%s and %d articles from %d sources (%d failed); writing %d papers",
+             len(snapshot.papers), " (backfilled)" if snapshot.backfilled else "", len(snapshot.articles),
+             len(snapshot.sources), len(failed), len(papers))
     digest = asyncio.run(write(snapshot, papers, snapshot.articles, deps))
     problems = failures(digest)
     page = None
