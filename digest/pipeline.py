@@ -93,7 +93,7 @@ def failures(digest: Digest) -> list[str]:
         for name in ("summary", "review", "directions"):
             section = getattr(w, name)
             if section.status != "ok":
-                out.append(f"paper {w.paper.arxiv_id} {name}: {section.error}")
+                out.append(f"paper {w.paper.arxiv_id} {name} {section.status}: {section.error}")
     out += [f"topic {t.title!r} commentary: {t.commentary.error}" for t in digest.topics if t.commentary.status != "ok"]
     if digest.topic_plan_status != "ok":
         out.append("topic plan: unavailable, grouped by source")

@@ -90,5 +90,5 @@ def hostile_build(fake_llm, tmp_path):
     from digest.cli import main
 
     assert main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(snap),
-                 "--output", str(tmp_path / "hostile-site"), "--data", str(tmp_path / "hostile-data")]) == 0
+                 "--output", str(tmp_path / "hostile-site"), "--data", str(tmp_path / "hostile-data")]) == 3  # reviews unverified
     return (tmp_path / "hostile-site" / DEMO_DATE / "index.html").read_text()

@@ -56,7 +56,8 @@ def instance(schema: dict, root: dict, prompt: str, name: str = "", text: str | 
         return text
     title = re.search(r"^Title: (.*)$", prompt, re.M)
     subject = title.group(1) if title else "today's AI news"
-    return f"Fake {name or 'text'} about {subject}."
+    abstract = re.search(r"^Abstract: (.*)$", prompt, re.M)  # quoted so the text is grounded in it
+    return f"Fake {name or 'text'} about {subject}." + (f" {abstract.group(1)[:300]}" if abstract else "")
 
 
 class FakeLLM:

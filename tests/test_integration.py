@@ -114,3 +114,16 @@ def test_config_error_exits_2(tmp_path, capsys):
     bad.write_text("nonsense_key: 1\n")
     assert main(BUILD[:3] + ["--config", str(bad), "--snapshot", str(DEMO_SNAPSHOT)]) == 2
     assert "nonsense_key" in capsys.readouterr().err
+
+
+def test_an_ungrounded_summary_is_shown_unverified_beside_the_abstract(fake_llm, tmp_path):
+    config = tmp_path / "sources.yaml"
+    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: off-topic\n")
+    fake_llm.behaviour["off-topic"] = "hostile"  # text about nothing in the abstract
+    rc = main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
+               "--output", str(tmp_path / "site")])
+    html = (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
+    assert rc == 3
+    summaries = re.findall(r'<div class="summary">(.*?)</div>', html, re.S)
+    assert len(summaries) == N_PAPERS
+    assert all("This summary may not describe this paper" in s and "<blockquote" in s for s in summaries)

@@ -1,4 +1,5 @@
-"""Per-paper write-ups: plain-language summary, AI review and research directions.
+"""Per-paper write-ups: plain-language summary, AI review and research directions, the first two
+checked for grounding in the paper's title and abstract.
 
 One paper per call, so one hostile abstract cannot change another paper's write-up; the paper
 block comes first in every request so providers' prefix caching applies across the three tasks.
@@ -11,6 +12,7 @@ import asyncio
 from digest.config import TaskModels
 from digest.llm.client import LLMClient
 from digest.models import Paper, PaperReview, PaperSummary, PaperWriteup, ResearchDirections
+from digest.write.grounding import check_section
 from digest.write.section import write_section
 
 ABSTRACT_CHARS = 3000  # keeps a request inside a small model's context window
@@ -38,4 +40,6 @@ async def write_paper(paper: Paper, llm: LLMClient, models: TaskModels) -> Paper
         write_section(llm, "paper_review", models.review, PaperReview, "abstract", paper_block=block),
         write_section(llm, "research_directions", models.directions, ResearchDirections, "abstract", paper_block=block),
     )
-    return PaperWriteup(paper=paper, summary=summary, review=review, directions=directions)
+    # Directions are meant to go beyond the abstract, so only summary and review must stay on it.
+    return PaperWriteup(paper=paper, summary=check_section(summary, paper), review=check_section(review, paper),
+                        directions=directions)
