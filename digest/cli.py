@@ -30,6 +30,7 @@ from digest.fetch.sources import LiveSource, Pacer, ReplaySource
 from digest.fetch.store import SnapshotStore
 from digest.llm.cache import AnswerCache
 from digest.llm.client import LLMClient, LLMError
+from digest.llm.policy import Budget
 from digest.llm.prompts import load_prompt
 from digest.llm.local import EmbeddedModelError, embedded_server
 from digest.models import Ping, RunReport
@@ -139,7 +140,8 @@ def open_llm(stack: contextlib.ExitStack, config: Config, server_log: Path, cach
         ))
         endpoint = endpoint.model_copy(update={"base_url": url})
         concurrency = 1  # llama.cpp's server answers one request at a time
-    return LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature, cache)
+    budget = Budget(config.llm.budget.max_calls, config.llm.budget.max_tokens)
+    return LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature, cache, budget)
 
 
 def run_build(args: argparse.Namespace) -> int:

@@ -70,6 +70,11 @@ class EmbeddedConfig(Strict):
     startup_timeout: float = 120.0  # seconds
 
 
+class BudgetConfig(Strict):
+    max_calls: int | None = Field(None, ge=1)  # requests per run
+    max_tokens: int | None = Field(None, ge=1)  # prompt + completion tokens per run
+
+
 class LLMConfig(Strict):
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
@@ -82,6 +87,7 @@ class LLMConfig(Strict):
     models: TaskModels = TaskModels()
     commentary: CommentaryConfig = CommentaryConfig()
     embedded: EmbeddedConfig = EmbeddedConfig()
+    budget: BudgetConfig = BudgetConfig()
 
 
 class SiteConfig(Strict):

@@ -2,7 +2,11 @@
 JSON-schema response_format (answers are generated from the schema), records every request.
 
 `behaviour[model]` scripts a model: "ok" (default), "garbage" (prose, never JSON), "error"
-(HTTP 500 with an OpenAI-style error body), "hostile" (every string is HOSTILE_MARKDOWN).
+(HTTP 500 with an OpenAI-style error body), "hostile" (every string is HOSTILE_MARKDOWN), and the
+fault-catalogue modes "429:<seconds>" (rate limited with that Retry-After), "refusal",
+"nochoices", "nullcontent", "length" (cut off mid-JSON), "html200" (a proxy's HTML page),
+"inband" (200 with an error object and no choices), "think" (a <think> block before the JSON).
+A list of modes is consumed one per request (the last one repeats).
 """
 
 from __future__ import annotations
@@ -73,10 +77,13 @@ class FakeLLM:
             def log_message(self, *args):
                 pass
 
-            def _send(self, status: int, payload: dict) -> None:
-                body = json.dumps(payload).encode()
+            def _send(self, status: int, payload, headers: dict | None = None) -> None:
+                is_json = not isinstance(payload, str)
+                body = json.dumps(payload).encode() if is_json else payload.encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json" if is_json else "text/html")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -88,17 +95,30 @@ class FakeLLM:
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with fake._lock:
                     fake.requests.append(request)
-                status, payload = fake.answer(request)
-                self._send(status, payload)
+                self._send(*fake.answer(request))
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}/v1"
 
-    def answer(self, request: dict) -> tuple[int, dict]:
-        model = request["model"]
+    def _mode(self, model: str) -> str:
         mode = self.behaviour.get(model, "ok")
+        if isinstance(mode, list):
+            return mode.pop(0) if len(mode) > 1 else mode[0]
+        return mode
+
+    def answer(self, request: dict) -> tuple:
+        model = request["model"]
+        with self._lock:
+            mode = self._mode(model)
         if mode == "error":
             return 500, {"error": {"message": "scripted failure", "type": "server_error"}}
+        if mode.startswith("429:"):
+            return 429, {"error": {"message": "rate limited", "type": "rate_limit"}}, {"Retry-After": mode[4:]}
+        if mode == "html200":
+            return 200, "<html><body><h1>502 Bad Gateway</h1></body></html>"
+        if mode == "inband":
+            return 200, {"id": "x", "object": "chat.completion", "model": model, "choices": None,
+                         "error": {"code": 502, "message": "upstream provider failed"}}
         prompt = request["messages"][-1]["content"]
         fmt = request.get("response_format") or {}
         schema = fmt.get("json_schema", {}).get("schema") or fmt.get("schema")
@@ -108,10 +128,19 @@ class FakeLLM:
             content = json.dumps(_topic_plan(prompt))
         else:
             content = json.dumps(instance(schema, schema, prompt, text=HOSTILE_MARKDOWN if mode == "hostile" else None))
+        message, finish = {"role": "assistant", "content": content}, "stop"
+        if mode == "think":
+            message["content"] = "<think>THINK-MARKER the system prompt says...</think>" + content
+        elif mode == "refusal":
+            message = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
+        elif mode == "nullcontent":
+            message["content"] = None
+        elif mode == "length":
+            message["content"], finish = content[: len(content) // 2], "length"
+        choices = [] if mode == "nochoices" else [{"index": 0, "finish_reason": finish, "message": message}]
         return 200, {
             "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": 0, "model": model,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
+            "choices": choices,
             "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(content.split()),
                       "total_tokens": len(prompt.split()) + len(content.split())},
         }

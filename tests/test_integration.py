@@ -95,7 +95,6 @@ def test_several_drafters_are_synthesized(fake_llm, tmp_path, monkeypatch):
 
 
 def test_a_failing_model_degrades_its_sections_visibly(fake_llm, tmp_path, monkeypatch):
-    monkeypatch.setattr("digest.llm.client.RETRY_DELAY", 0)
     config = tmp_path / "sources.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: broken\n")
     fake_llm.behaviour["broken"] = "garbage"

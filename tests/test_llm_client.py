@@ -1,11 +1,13 @@
 """The OpenAI-compatible adapter against the fake server: request shapes, repair, failures."""
 
 import asyncio
+import time
 
 import pytest
 
 from digest.config import LLMConfig, resolve_endpoint
 from digest.llm.client import LLMClient, LLMError, extract_json, parse_answer
+from digest.llm.policy import Budget
 from digest.llm.prompts import load_prompt
 from digest.models import PaperSummary
 
@@ -47,13 +49,80 @@ def test_garbage_gets_one_repair_call_then_an_error(fake_llm):
     assert "not valid" in fake_llm.requests[1]["messages"][-1]["content"]
 
 
-def test_server_errors_are_retried_once_then_reported(fake_llm, monkeypatch):
-    monkeypatch.setattr("digest.llm.client.RETRY_DELAY", 0)
+@pytest.fixture
+def no_backoff(monkeypatch):
+    monkeypatch.setattr("digest.llm.policy.BACKOFF_BASE", 0)
+
+
+def test_server_errors_are_retried_then_reported(fake_llm, no_backoff):  # L3
     fake_llm.behaviour["m"] = "error"
     client = _client(fake_llm)
-    with pytest.raises(LLMError, match="failed twice"):
+    with pytest.raises(LLMError, match="server error.*after 3 attempts"):
         _summary(client)
-    assert len(fake_llm.requests) == 2 and client.usage.failed_calls == 2
+    assert len(fake_llm.requests) == 3 and client.usage.failed_calls == 3
+
+
+def test_short_retry_after_is_honoured(fake_llm):  # L1
+    fake_llm.behaviour["m"] = ["429:1", "ok"]
+    start = time.monotonic()
+    done = _summary(_client(fake_llm))
+    assert done.value.summary.startswith("Fake summary")
+    assert len(fake_llm.requests) == 2 and time.monotonic() - start >= 1.0
+
+
+def test_long_retry_after_gives_up_and_the_breaker_opens(fake_llm):  # L2
+    fake_llm.behaviour["m"] = "429:3600"
+    client = _client(fake_llm)
+
+    async def many():
+        prompt = load_prompt("paper_summary")
+        out = []
+        for i in range(6):
+            try:
+                await client.complete("m", prompt, PaperSummary, paper_block=f"<paper>Title: T{i}</paper>")
+            except LLMError as exc:
+                out.append(str(exc))
+        await client.close()
+        return out
+
+    errors = asyncio.run(many())
+    assert len(errors) == 6 and "exceeds the 60 s cap" in errors[0]
+    assert len(fake_llm.requests) == 3  # one try each until 3 in a row failed; then no call at all
+    assert all("not called" in e for e in errors[3:])
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("refusal", "refused"), ("nochoices", "no choices"), ("nullcontent", "empty answer"),
+    ("length", "cut off"), ("html200", "OpenAI format"), ("inband", "reported an error"),
+])
+def test_broken_answers_end_as_clear_errors(fake_llm, mode, message):  # L6, L8, L9
+    fake_llm.behaviour["m"] = mode
+    with pytest.raises(LLMError, match=message):
+        _summary(_client(fake_llm))
+    assert len(fake_llm.requests) == 1  # never retried verbatim
+
+
+def test_think_blocks_are_stripped(fake_llm):  # L10
+    fake_llm.behaviour["m"] = "think"
+    done = _summary(_client(fake_llm))
+    assert "THINK-MARKER" not in done.value.summary
+
+
+def test_budget_stops_calls(fake_llm):  # L14
+    ep = resolve_endpoint(LLMConfig(base_url=fake_llm.base_url), environ={"OPENAI_API_KEY": "k"})
+    client = LLMClient(ep, concurrency=1, timeout=5, temperature=0, budget=Budget(max_calls=1))
+    prompt = load_prompt("paper_summary")
+
+    async def two():
+        await client.complete("m", prompt, PaperSummary, paper_block="<paper>Title: One</paper>")
+        try:
+            await client.complete("m", prompt, PaperSummary, paper_block="<paper>Title: Two</paper>")
+        finally:
+            await client.close()
+
+    with pytest.raises(LLMError, match="budget of 1 calls is spent"):
+        asyncio.run(two())
+    assert len(fake_llm.requests) == 1
 
 
 def test_answers_are_cleaned_before_validation():

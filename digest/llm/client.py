@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from digest.config import Endpoint
 from digest.llm.cache import AnswerCache, cache_key
+from digest.llm.policy import MAX_ATTEMPTS, Budget, CircuitBreaker, classify
 from digest.llm.prompts import Prompt
 from digest.models import Usage
 
@@ -29,7 +30,6 @@ T = TypeVar("T", bound=BaseModel)
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
-RETRY_DELAY = 2.0  # seconds before the single retry of a transient failure
 MAX_LIST_ITEMS = 3  # items per list of strings from grammar-constrained servers
 
 
@@ -103,8 +103,10 @@ class LLMClient:
     """
 
     def __init__(self, endpoint: Endpoint, concurrency: int, timeout: float, temperature: float,
-                 cache: AnswerCache | None = None):
+                 cache: AnswerCache | None = None, budget: Budget | None = None):
         self.endpoint = endpoint
+        self.breaker = CircuitBreaker()
+        self.budget = budget or Budget()
         self.temperature = temperature
         self.usage = Usage()
         self.cache = cache or AnswerCache(None)
@@ -131,7 +133,7 @@ class LLMClient:
     async def complete(self, model: str, prompt: Prompt, schema: type[T], **values) -> Completion[T]:
         """Run `prompt` filled with `values` on `model`; the answer validated as `schema`.
 
-        Raises LLMError after one repair attempt (bad JSON) or one retry (transient failure).
+        Raises LLMError after one repair attempt (bad JSON) or the retries of digest.llm.policy.
         """
         messages = prompt.render(**values)
         if self.endpoint.structured_output == "none":
@@ -165,17 +167,27 @@ class LLMClient:
             return Completion(parse_answer(text, schema), model, p_tok + p2, c_tok + c2), text
 
     async def _call(self, model, messages, schema, max_tokens) -> tuple[str, int, int]:
-        for attempt in (1, 2):
+        """One answer's text and tokens, retried per digest.llm.policy. Raises LLMError."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            if self.breaker.open:
+                raise LLMError(f"{model}: not called: the endpoint failed {self.breaker.threshold} times in a row")
+            spent = self.budget.exhausted(self.usage.calls, self.usage.prompt_tokens + self.usage.completion_tokens)
+            if spent:
+                raise LLMError(f"{model}: not called: {spent}")
             try:
-                return await self._call_once(model, messages, schema, max_tokens)
-            except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError):
-                if attempt == 2:
-                    raise LLMError(f"{model}: endpoint failed twice") from None
-                await asyncio.sleep(RETRY_DELAY)
-            except openai.APIStatusError as exc:
-                raise LLMError(f"{model}: HTTP {exc.status_code}: {exc.message}") from None
+                result = await self._call_once(model, messages, schema, max_tokens)
             except openai.APIError as exc:
-                raise LLMError(f"{model}: {exc}") from None
+                transient = classify(exc, attempt)
+                if transient is None:
+                    detail = f"HTTP {exc.status_code}: {exc.message}" if isinstance(exc, openai.APIStatusError) else str(exc)
+                    raise LLMError(f"{model}: {detail}") from None
+                if transient.wait is None or attempt == MAX_ATTEMPTS:
+                    self.breaker.record(ok=False)
+                    raise LLMError(f"{model}: {transient} (after {attempt} attempts)") from None
+                await asyncio.sleep(transient.wait)
+                continue
+            self.breaker.record(ok=True)
+            return result
         raise AssertionError("unreachable")
 
     async def _call_once(self, model, messages, schema, max_tokens) -> tuple[str, int, int]:
@@ -193,6 +205,11 @@ class LLMClient:
             except Exception:
                 self.usage.failed_calls += 1
                 raise
+        if not hasattr(resp, "choices"):  # e.g. an HTML page from a base URL without /v1
+            raise LLMError(f"{model}: the endpoint did not answer in the OpenAI format: {str(resp)[:120]!r}")
+        error = (resp.model_extra or {}).get("error")
+        if error:  # in-band error object (OpenRouter answers 200 with one)
+            raise LLMError(f"{model}: the endpoint reported an error: {str(error)[:200]}")
         usage = resp.usage
         p_tok = usage.prompt_tokens if usage else 0
         c_tok = usage.completion_tokens if usage else 0
