@@ -154,9 +154,24 @@ def run_build(args: argparse.Namespace) -> int:
             source = LiveSource(stack.enter_context(make_client()), SnapshotStore(args.data, args.date))
         cache = AnswerCache(args.cache or args.data / "llm-cache.sqlite")
         llm = open_llm(stack, config, args.output / "llama-server.log", cache)
+        if not args.snapshot:
+            preflight(llm)
         deps = Deps(source=source, llm=llm, endpoint=llm.endpoint, output=args.output,
                     pacer=Pacer(config.arxiv.delay_seconds))
         return _report(build(args.date, config, deps, strict=args.strict))
+
+
+class PreflightError(Exception):
+    """The endpoint does not answer a tiny request: wrong base URL, key or model."""
+
+
+def preflight(llm: LLMClient) -> None:
+    """One uncached call to the summary model before any fetching; raises PreflightError."""
+    probe = LLMClient(llm.endpoint, 1, llm.timeout, 0.0)  # own client: the build's runs in its own event loop
+    model = llm.endpoint.models.summary
+    error = asyncio.run(_ping_all(probe, [model]))[model]
+    if error:
+        raise PreflightError(f"preflight call failed, nothing fetched: {error}")
 
 
 def run_fetch(args: argparse.Namespace) -> int:
@@ -234,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"build": run_build, "fetch": run_fetch, "check": run_check, "serve": run_serve, "render": run_render}
         return commands[args.command](args)
-    except ConfigError as exc:
+    except (ConfigError, PreflightError) as exc:
         print(f"digest: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (LockBusy, EmbeddedModelError) as exc:

@@ -124,3 +124,12 @@ def test_serve_previews_the_site(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_wrong_endpoint_fails_before_any_fetching(feed_server, fake_llm, tmp_path, capsys):  # L9a
+    fake_llm.behaviour["gpt-4o-mini"] = "html200"  # as when the base URL lacks /v1
+    config = _live_config(tmp_path, feed_server)
+    assert main(["build", "--date", DEMO_DATE, "--config", config, "--data", str(tmp_path / "data"),
+                 "--output", str(tmp_path / "site")]) == 2
+    assert feed_server.hits == []
+    assert "preflight" in capsys.readouterr().err

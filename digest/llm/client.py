@@ -105,6 +105,7 @@ class LLMClient:
     def __init__(self, endpoint: Endpoint, concurrency: int, timeout: float, temperature: float,
                  cache: AnswerCache | None = None, budget: Budget | None = None):
         self.endpoint = endpoint
+        self.timeout = timeout
         self.breaker = CircuitBreaker()
         self.budget = budget or Budget()
         self.temperature = temperature
