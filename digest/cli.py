@@ -140,8 +140,9 @@ def open_llm(stack: contextlib.ExitStack, config: Config, server_log: Path, cach
         ))
         endpoint = endpoint.model_copy(update={"base_url": url})
         concurrency = 1  # llama.cpp's server answers one request at a time
-    budget = Budget(config.llm.budget.max_calls, config.llm.budget.max_tokens)
-    return LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature, cache, budget)
+    b = config.llm.budget
+    return LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature, cache,
+                     Budget(b.max_calls, b.max_tokens, b.max_usd), config.llm.prices)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -235,7 +236,7 @@ def _report(report: RunReport) -> int:
     if report.page and report.failures:
         what += " (degraded)"
     print(f"{what}: {report.usage.calls} LLM calls, {report.usage.cache_hits} cached, "
-          f"{report.usage.prompt_tokens + report.usage.completion_tokens} tokens, "
+          f"{report.usage.prompt_tokens + report.usage.completion_tokens} tokens, ${report.usage.cost_usd:.4f}, "
           f"{len(report.failures)} problems, {seconds:.0f} s")
     return report.exit_status
 

@@ -73,6 +73,12 @@ class EmbeddedConfig(Strict):
 class BudgetConfig(Strict):
     max_calls: int | None = Field(None, ge=1)  # requests per run
     max_tokens: int | None = Field(None, ge=1)  # prompt + completion tokens per run
+    max_usd: float | None = Field(None, gt=0)  # cost per run, from llm.prices
+
+
+class Price(Strict):
+    prompt: float = Field(ge=0)  # USD per million prompt tokens
+    completion: float = Field(ge=0)  # USD per million completion tokens
 
 
 class LLMConfig(Strict):
@@ -88,6 +94,7 @@ class LLMConfig(Strict):
     commentary: CommentaryConfig = CommentaryConfig()
     embedded: EmbeddedConfig = EmbeddedConfig()
     budget: BudgetConfig = BudgetConfig()
+    prices: dict[str, Price] = {}  # model -> price, for the cost in run.json and budget.max_usd
 
 
 class SiteConfig(Strict):

@@ -164,6 +164,7 @@ class Usage(BaseModel):
     failed_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost_usd: float = 0.0  # from llm.prices; 0 for models without a price
 
 
 class Digest(BaseModel):

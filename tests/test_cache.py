@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
 from digest.cli import main
 from digest.config import load_config
@@ -58,3 +60,10 @@ def test_a_corrupt_cache_is_set_aside(tmp_path):
     cache.put("k", "p@1", "m", '{"summary": "x"}', 1, 2)
     assert cache.get("k") == ('{"summary": "x"}', 1, 2)
     assert len(list(tmp_path.glob("llm-cache.sqlite.corrupt-*"))) == 1
+
+
+def test_cost_is_reported_from_the_price_table(fake_llm, tmp_path):
+    config = tmp_path / "priced.yaml"
+    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  prices:\n    gpt-4o-mini: {prompt: 1000000, completion: 0}\n")
+    report, _ = _build(tmp_path, config)
+    assert report["usage"]["cost_usd"] == pytest.approx(report["usage"]["prompt_tokens"])  # 1 USD per prompt token

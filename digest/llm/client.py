@@ -103,8 +103,9 @@ class LLMClient:
     """
 
     def __init__(self, endpoint: Endpoint, concurrency: int, timeout: float, temperature: float,
-                 cache: AnswerCache | None = None, budget: Budget | None = None):
+                 cache: AnswerCache | None = None, budget: Budget | None = None, prices: dict | None = None):
         self.endpoint = endpoint
+        self.prices = prices or {}  # model -> digest.config.Price
         self.timeout = timeout
         self.breaker = CircuitBreaker()
         self.budget = budget or Budget()
@@ -172,7 +173,8 @@ class LLMClient:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if self.breaker.open:
                 raise LLMError(f"{model}: not called: the endpoint failed {self.breaker.threshold} times in a row")
-            spent = self.budget.exhausted(self.usage.calls, self.usage.prompt_tokens + self.usage.completion_tokens)
+            spent = self.budget.exhausted(self.usage.calls, self.usage.prompt_tokens + self.usage.completion_tokens,
+                                          self.usage.cost_usd)
             if spent:
                 raise LLMError(f"{model}: not called: {spent}")
             try:
@@ -216,6 +218,9 @@ class LLMClient:
         c_tok = usage.completion_tokens if usage else 0
         self.usage.prompt_tokens += p_tok
         self.usage.completion_tokens += c_tok
+        price = self.prices.get(model)
+        if price is not None:
+            self.usage.cost_usd += (p_tok * price.prompt + c_tok * price.completion) / 1e6
         if not resp.choices:
             raise LLMError(f"{model}: the answer has no choices")
         choice = resp.choices[0]

@@ -5,8 +5,8 @@
   MAX_ATTEMPTS attempts. Other 4xx (bad key, unknown model, context overflow) are not retried.
 - Circuit breaker: after BREAKER_THRESHOLD consecutive calls that failed for the provider's sake
   (after their retries), the remaining calls fail at once instead of hammering it.
-- Budget: at most `max_calls` requests and `max_tokens` tokens per run; past it, calls fail at
-  once and their sections are marked unavailable.
+- Budget: at most `max_calls` requests, `max_tokens` tokens and `max_usd` USD per run; past it,
+  calls fail at once and their sections are marked unavailable.
 """
 
 from __future__ import annotations
@@ -75,9 +75,12 @@ class CircuitBreaker:
 class Budget:
     max_calls: int | None = None
     max_tokens: int | None = None
+    max_usd: float | None = None
 
-    def exhausted(self, calls: int, tokens: int) -> str | None:
+    def exhausted(self, calls: int, tokens: int, cost_usd: float = 0.0) -> str | None:
         """Why no further call may be made, or None."""
+        if self.max_usd is not None and cost_usd >= self.max_usd:
+            return f"the run's budget of {self.max_usd} USD is spent"
         if self.max_calls is not None and calls >= self.max_calls:
             return f"the run's budget of {self.max_calls} calls is spent"
         if self.max_tokens is not None and tokens >= self.max_tokens:
