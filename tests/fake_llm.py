@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -35,12 +36,12 @@ def _resolve(schema: dict, root: dict) -> dict:
     return schema
 
 
-def _topic_plan(prompt: str) -> dict:
+def _topic_plan(prompt: str, topics: int) -> dict:
     numbers = [int(n) for n in re.findall(r"^\[(\d+)\]", prompt, re.M)]
-    groups = {i: numbers[i::3] for i in range(3)}
+    groups = {i: numbers[i::topics] for i in range(topics)}
     return {"topics": [
         {"title": f"Fake topic {i + 1}", "description": f"Articles {groups[i]} grouped by the fake server.",
-         "article_ids": groups[i]} for i in range(3) if groups[i]
+         "article_ids": groups[i]} for i in range(topics) if groups[i]
     ]}
 
 
@@ -67,7 +68,8 @@ def instance(schema: dict, root: dict, prompt: str, name: str = "", text: str | 
 class FakeLLM:
     """Start with `with FakeLLM() as llm:`; `llm.base_url` is the /v1 URL, `llm.requests` the log."""
 
-    def __init__(self):
+    def __init__(self, latency: float = 0.0, topics: int = 3):
+        self.latency, self.topics = latency, topics  # seconds per completion; topics per plan
         self.requests: list[dict] = []
         self.behaviour: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -110,6 +112,7 @@ class FakeLLM:
         model = request["model"]
         with self._lock:
             mode = self._mode(model)
+        time.sleep(self.latency)
         if mode == "error":
             return 500, {"error": {"message": "scripted failure", "type": "server_error"}}
         if mode.startswith("429:"):
@@ -125,7 +128,7 @@ class FakeLLM:
         if mode == "garbage" or schema is None:
             content = "Sure! Here is what you asked for, in prose."
         elif schema.get("title") == "TopicPlan":
-            content = json.dumps(_topic_plan(prompt))
+            content = json.dumps(_topic_plan(prompt, self.topics))
         else:
             content = json.dumps(instance(schema, schema, prompt, text=HOSTILE_MARKDOWN if mode == "hostile" else None))
         message, finish = {"role": "assistant", "content": content}, "stop"

@@ -1,0 +1,77 @@
+"""LLM-stage benchmark: the write DAG against an OpenAI-compatible fake server on 127.0.0.1 whose
+every completion takes a fixed latency (default 1.0 s).
+
+Run: python bench/llm.py [--latency 1.0] [--concurrency 16]
+Builds a 20-paper day (the demo's export-API response) and a 100-paper day (five times the same
+papers under new ids) with 5 news topics, and prints calls, wall time, the sequential time (sum
+of latencies) and the critical-path bound: the overview depends on every other call, so no
+schedule beats max(ceil((calls - 1) / concurrency) + 1, dependency depth) x latency, where the depth
+is topic plan -> commentary draft -> overview. Target: wall time within 1.3x the bound at
+concurrency 16.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import math
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from fake_llm import FakeLLM  # noqa: E402
+
+from digest.config import Config, NewsConfig, resolve_endpoint  # noqa: E402
+from digest.fetch.arxiv import parse_api  # noqa: E402
+from digest.fetch.feeds import fetch_news  # noqa: E402
+from digest.fetch.sources import Pacer, ReplaySource  # noqa: E402
+from digest.fetch.store import SnapshotStore  # noqa: E402
+from digest.llm.client import LLMClient  # noqa: E402
+from digest.models import Snapshot  # noqa: E402
+from digest.pipeline import Deps, write  # noqa: E402
+
+DAY = dt.date(2026, 4, 30)
+DEPTH = 3  # topic plan -> commentary draft -> overview (papers are one level, in parallel with it)
+
+
+def day(papers: int) -> Snapshot:
+    store = SnapshotStore(ROOT / "demo" / "snapshot", DAY)
+    base = parse_api(store.load("arxiv-api").body)
+    many = [p.model_copy(update={"arxiv_id": f"{p.arxiv_id}{i}"}) for i in range(math.ceil(papers / len(base)))
+            for p in base][:papers]
+    config = Config.model_validate(__import__("yaml").safe_load((ROOT / "demo" / "sources.yaml").read_text()))
+    articles, statuses = fetch_news(NewsConfig(**{**config.news.model_dump(), "max_per_feed": 10}), DAY,
+                                    ReplaySource(store))
+    return Snapshot(date=DAY, papers=many, articles=articles, sources=statuses)
+
+
+def run(papers: int, latency: float, concurrency: int) -> None:
+    snapshot = day(papers)
+    with FakeLLM(latency=latency, topics=5) as server:
+        endpoint = resolve_endpoint(Config().llm, environ={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "k"})
+        llm = LLMClient(endpoint, concurrency, timeout=60, temperature=0)
+        deps = Deps(source=None, llm=llm, endpoint=endpoint, output=Path("."), pacer=Pacer(0))
+        start = time.perf_counter()
+        digest = asyncio.run(write(snapshot, snapshot.papers, snapshot.articles, deps))
+        wall = time.perf_counter() - start
+    calls = digest.usage.calls
+    bound = max(math.ceil((calls - 1) / concurrency) + 1, DEPTH) * latency
+    print(f"{papers:4d} papers, {len(digest.topics)} topics: {calls} calls, wall {wall:6.2f} s, "
+          f"sequential {calls * latency:7.1f} s, critical-path bound {bound:5.1f} s, wall/bound {wall / bound:.2f}"
+          f" ({'met' if wall <= 1.3 * bound else 'NOT met'}: target 1.3)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=1.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    for papers in (20, 100):
+        run(papers, args.latency, args.concurrency)
+
+
+if __name__ == "__main__":
+    main()
