@@ -36,6 +36,7 @@ class Paper(BaseModel):
     journal_ref: str | None = None
     doi: str | None = None
     fulltext: str | None = None
+    instructions_for_ai: bool = False  # the abstract or title addresses an AI (prompt injection)
 
 
 class Article(BaseModel):
@@ -48,6 +49,7 @@ class Article(BaseModel):
     link: str
     published: dt.datetime | None = None
     summary: str = ""
+    instructions_for_ai: bool = False  # the item (hidden parts included) addresses an AI
 
 
 class SourceStatus(BaseModel):

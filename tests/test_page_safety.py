@@ -102,3 +102,9 @@ def test_csp_is_first_and_allows_only_our_stylesheet(hostile_build):  # R8
     assert head.startswith('<meta http-equiv="Content-Security-Policy"')
     csp = re.search(r'content="([^"]*)"', head).group(1).replace("&#39;", "'")
     assert "style-src 'sha256-" in csp and "unsafe-inline" not in csp and "script-src" not in csp
+
+
+def test_hidden_text_never_reaches_a_prompt_and_the_source_is_flagged(hostile_build, fake_llm):  # L11, L12
+    prompts = " ".join(m["content"] for r in fake_llm.requests for m in r["messages"])
+    assert "ignore previous instructions" not in prompts.lower()  # it sat in a display:none span
+    assert hostile_build.count("contains instructions aimed at AI") == 1

@@ -17,7 +17,7 @@ import feedparser
 
 from digest.config import ArxivConfig
 from digest.fetch.sources import Pacer, Source
-from digest.fetch.text import clean_text
+from digest.fetch.text import aimed_at_ai, clean_text
 from digest.models import Paper, SourceStatus
 
 ARXIV_TZ = ZoneInfo("America/New_York")
@@ -79,6 +79,7 @@ def parse_rss(body: bytes) -> tuple[dt.date | None, list[Paper]]:
             primary_category=tags[0] if tags else "",
             announce_type=entry.get("arxiv_announce_type", "new").strip(),
             published=_when(entry.get("published_parsed")),
+            instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
             **_links(arxiv_id),
         ))
     return announced, papers
@@ -111,6 +112,7 @@ def parse_api(body: bytes) -> list[Paper]:
             comment=entry.get("arxiv_comment"),
             journal_ref=entry.get("arxiv_journal_ref"),
             doi=entry.get("arxiv_doi"),
+            instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
             **_links(arxiv_id),
         ))
     return papers

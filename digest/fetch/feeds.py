@@ -15,7 +15,7 @@ import feedparser
 
 from digest.config import FeedConfig, NewsConfig
 from digest.fetch.sources import Source
-from digest.fetch.text import clean_text
+from digest.fetch.text import aimed_at_ai, clean_text
 from digest.models import Article, SourceStatus
 
 SUMMARY_CHARS = 600
@@ -53,6 +53,7 @@ def parse_feed(body: bytes, feed: FeedConfig, fetched_at: dt.datetime) -> list[A
             link=link,
             published=min(published, fetched_at),  # a future date is a feed error, not news
             summary=clean_text(entry.get("summary", ""), SUMMARY_CHARS),
+            instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
         ))
     return articles
 
