@@ -212,7 +212,7 @@ async def _ping_all(llm: LLMClient, models: list[str]) -> dict[str, str | None]:
         return None
 
     try:
-        return dict(zip(models, await asyncio.gather(*(ping(m) for m in models))))
+        return dict(zip(models, await asyncio.gather(*(ping(m) for m in models)), strict=True))
     finally:
         await llm.close()
 

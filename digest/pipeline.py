@@ -58,7 +58,7 @@ async def write(snapshot: Snapshot, papers: list[Paper], articles: list[Article]
     async def topic_flow():
         topics, status = await plan_topics(articles, llm, ep.models.topics)
         comments = await asyncio.gather(*(write_commentary(t, llm, ep.commentary) for t in topics))
-        return [t.model_copy(update={"commentary": c}) for t, c in zip(topics, comments)], status
+        return [t.model_copy(update={"commentary": c}) for t, c in zip(topics, comments, strict=True)], status
 
     started = time.monotonic()
     done = 0

@@ -4,7 +4,6 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import pytest
 
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
 from digest.cli import main

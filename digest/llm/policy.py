@@ -39,9 +39,10 @@ def retry_after(headers) -> float | None:
         return None
 
 
-def backoff(attempt: int, rng: random.Random = random.Random()) -> float:
-    """Jittered exponential backoff before attempt `attempt + 1`, in seconds."""
-    return BACKOFF_BASE * 2 ** (attempt - 1) * rng.uniform(0.5, 1.5)
+def backoff(attempt: int) -> float:
+    """Jittered exponential backoff before attempt `attempt + 1`, in seconds (the jitter keeps
+    concurrent callers from retrying in lockstep)."""
+    return BACKOFF_BASE * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
 
 
 def classify(exc: Exception, attempt: int) -> Transient | None:

@@ -8,6 +8,7 @@ one self-contained file that loads nothing.
 from __future__ import annotations
 
 import base64
+import functools
 import datetime as dt
 import hashlib
 import os
@@ -86,6 +87,7 @@ def _unique_slugs(titles: list[str]) -> list[str]:
     return out
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
     """The Jinja2 environment of every page: package templates, autoescape, our filters."""
     env = jinja2.Environment(
@@ -101,6 +103,7 @@ def long_date(day: dt.date) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
 
+@functools.cache
 def stylesheet() -> tuple[Markup, str]:
     """The inline stylesheet and the Content-Security-Policy that allows exactly it (by hash)."""
     css = resources.files("digest").joinpath("templates", "digest.css").read_text(encoding="utf-8")
