@@ -39,6 +39,7 @@ def test_detection_and_false_alarm_rates_on_swapped_pairs(papers):
 def test_numbers_absent_from_the_abstract_are_flagged(papers):
     paper = papers[0]
     assert any("numbers" in p for p in problems(writeup(paper) + " It improves accuracy by 37.5%.", paper))
+    assert problems(writeup(paper) + " 1. The first point. 2. The second point.", paper) == []  # list markers
 
 
 def test_a_failing_section_is_kept_and_marked_unverified(papers):

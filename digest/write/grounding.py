@@ -32,6 +32,12 @@ when where whether which while will with within without would author authors wor
 result results method methods model models research researchers make makes made including include
 includes used uses use demonstrate demonstrates significant significantly potential important key also
 first second third like able across often various specific specifically overall additionally
+strength strengths weakness weaknesses limitation limitations concern concerns novelty contribution
+contributions evaluation evaluate evaluated experiment experiments experimental baseline baselines
+clarity clear clearly soundness sound technical technically significance reproducibility recommend
+recommendation accept acceptance reject future further evidence claim claims analysis analyses
+interesting promising strong weak lack lacks lacking unclear readers reader field community direction
+directions application applications improve improvement improvements impact valuable useful
 """.split())
 
 
@@ -48,8 +54,10 @@ def content_words(text: str) -> set[str]:
 
 
 def numbers(text: str) -> set[str]:
-    """Numbers stated in `text`, without a trailing '%' or '.0'."""
-    return {n.rstrip("%").removesuffix(".0") for n in _NUMBER.findall(text)}
+    """Numbers stated in `text` (without a trailing '%' or '.0'), except plain integers up to 10,
+    which are list markers and counts more often than claims."""
+    found = {n.rstrip("%").removesuffix(".0") for n in _NUMBER.findall(text)}
+    return {n for n in found if not (n.isdigit() and int(n) <= 10)}
 
 
 def overlap(writeup: str, source: str) -> float:
