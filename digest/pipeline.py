@@ -20,7 +20,7 @@ from digest.fetch.arxiv import fetch_papers
 from digest.fetch.feeds import fetch_news
 from digest.fetch.sources import Pacer, Source
 from digest.llm.client import LLMClient
-from digest.models import Article, Digest, Paper, RunReport, Snapshot
+from digest.models import Article, Digest, Overview, Paper, RunReport, Section, Snapshot
 from digest.render.html import write_atomic
 from digest.render.site import publish
 from digest.select import select_papers
@@ -30,6 +30,7 @@ from digest.write.topics import plan_topics, write_commentary
 
 
 log = logging.getLogger(__name__)
+QUIET_DAY = "No new arXiv announcements and no news in the configured feeds today."
 
 
 @dataclass
@@ -76,7 +77,10 @@ async def write(snapshot: Snapshot, papers: list[Paper], articles: list[Article]
             asyncio.gather(*(one_paper(p) for p in papers)), topic_flow()
         )
         log.info("%d topics with commentary written; writing the overview", len(topics))
-        overview = await write_overview(list(writeups), topics, llm, ep.models.overview)
+        if writeups or topics:
+            overview = await write_overview(list(writeups), topics, llm, ep.models.overview)
+        else:  # nothing to write about: no model call, and nothing missing
+            overview = Section(status="ok", content=Overview(overview=QUIET_DAY))
     finally:
         await llm.close()
     return Digest(

@@ -1,13 +1,15 @@
 """The whole build of the demo date against the fake OpenAI-compatible server, checked on the page."""
 
+import datetime as dt
 import json
 import re
 
 import pytest
 
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
+from conftest import DATA, DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
 from digest.cli import main
 from digest.config import load_config
+from digest.fetch.store import RawResponse, SnapshotStore
 from safe_html import assert_safe_html
 
 N_PAPERS = load_config(DEMO_CONFIG).papers.max
@@ -126,3 +128,22 @@ def test_an_ungrounded_summary_is_shown_unverified_beside_the_abstract(fake_llm,
     summaries = re.findall(r'<div class="summary">(.*?)</div>', html, re.S)
     assert len(summaries) == N_PAPERS
     assert all("This summary may not describe this paper" in s and "<blockquote" in s for s in summaries)
+
+
+def test_an_empty_arxiv_day_is_a_normal_day(fake_llm, tmp_path):  # F10
+    day = "2025-12-31"  # an arXiv holiday: the announcement feed is valid and has no items
+    store = SnapshotStore(tmp_path / "snap", dt.date.fromisoformat(day))
+    holiday = (DATA / "arxiv_physics_empty_holiday_2025-12-31.xml").read_bytes()
+    fetched = dt.datetime(2025, 12, 31, 12, tzinfo=dt.timezone.utc)
+    for cat in ("cs.AI", "cs.CL", "cs.LG"):
+        store.save(RawResponse(name=f"arxiv-rss-{cat}", url="https://rss.arxiv.org/rss/" + cat, status=200,
+                               body=holiday, fetched_at=fetched))
+    config = tmp_path / "papers-only.yaml"
+    config.write_text("arxiv:\n  categories: [cs.AI, cs.CL, cs.LG]\n")
+    rc = main(["build", "--date", day, "--config", str(config), "--snapshot", str(tmp_path / "snap"),
+               "--output", str(tmp_path / "site")])
+    html = (tmp_path / "site" / day / "index.html").read_text()
+    assert rc == 0 and fake_llm.requests == []  # not degraded, and nothing to ask a model
+    assert "No new arXiv announcements today." in html and "Backfilled" not in html
+    assert "0 papers · 0 news articles · 0 topics" in Page(html).plain
+    assert_safe_html(html)
