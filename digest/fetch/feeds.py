@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 import feedparser
 
@@ -18,6 +19,7 @@ from digest.fetch.sources import Source
 from digest.fetch.text import aimed_at_ai, clean_text
 from digest.models import Article, SourceStatus
 
+FEED_WORKERS = 8
 SUMMARY_CHARS = 600
 TITLE_CHARS = 300
 
@@ -66,22 +68,25 @@ def in_window(articles: list[Article], date: dt.date, days: int, limit: int) -> 
     return sorted(kept, key=lambda a: a.published, reverse=True)[:limit]
 
 
+def _one_feed(feed: FeedConfig, cfg: NewsConfig, date: dt.date, source: Source) -> tuple[list[Article], SourceStatus]:
+    resp = source.get(f"feed-{feed.name}", feed.url)
+    if resp.error:
+        return [], SourceStatus(source=feed.name, url=feed.url, state="failed", reason=resp.error)
+    try:
+        items = in_window(parse_feed(resp.body, feed, resp.fetched_at), date, cfg.window_days, cfg.max_per_feed)
+    except FeedError as exc:
+        return [], SourceStatus(source=feed.name, url=feed.url, state="failed", reason=str(exc))
+    return items, SourceStatus(source=feed.name, url=feed.url, state="ok" if items else "empty", items=len(items))
+
+
 def fetch_news(cfg: NewsConfig, date: dt.date, source: Source) -> tuple[list[Article], list[SourceStatus]]:
-    """Articles of every configured feed for `date`, and one status per feed."""
-    articles: list[Article] = []
-    statuses: list[SourceStatus] = []
-    for feed in cfg.feeds:
-        name = f"feed-{feed.name}"
-        resp = source.get(name, feed.url)
-        if resp.error:
-            statuses.append(SourceStatus(source=feed.name, url=feed.url, state="failed", reason=resp.error))
-            continue
-        try:
-            items = in_window(parse_feed(resp.body, feed, resp.fetched_at), date, cfg.window_days, cfg.max_per_feed)
-        except FeedError as exc:
-            statuses.append(SourceStatus(source=feed.name, url=feed.url, state="failed", reason=str(exc)))
-            continue
-        statuses.append(SourceStatus(source=feed.name, url=feed.url, state="ok" if items else "empty", items=len(items)))
-        articles.extend(items)
+    """Articles of every configured feed for `date`, and one status per feed (in config order).
+
+    Feeds are fetched in parallel (FEED_WORKERS at a time), so the slowest feed sets the time.
+    """
+    with ThreadPoolExecutor(max_workers=FEED_WORKERS) as pool:
+        results = list(pool.map(lambda feed: _one_feed(feed, cfg, date, source), cfg.feeds))
+    articles = [a for items, _ in results for a in items]
+    statuses = [status for _, status in results]
     articles.sort(key=lambda a: a.published, reverse=True)
     return articles[: cfg.max_articles], statuses

@@ -7,6 +7,7 @@ never stop the run. The body cap is applied to the decompressed bytes, as they s
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import httpx
 
@@ -15,7 +16,8 @@ from digest.fetch.store import RawResponse
 
 USER_AGENT = f"PaperBotDailyDigest/{__version__} (+https://github.com/paperbot/daily-digest)"
 MAX_BODY_BYTES = 10 * 1024 * 1024
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)  # seconds
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)  # seconds, per network operation
+DEADLINE = 60.0  # seconds for a whole response: a server dripping bytes never trips TIMEOUT
 
 
 def make_client() -> httpx.Client:
@@ -28,18 +30,24 @@ def make_client() -> httpx.Client:
     )
 
 
-def get(client: httpx.Client, name: str, url: str, max_bytes: int = MAX_BODY_BYTES) -> RawResponse:
+def get(client: httpx.Client, name: str, url: str, max_bytes: int = MAX_BODY_BYTES,
+        deadline: float = DEADLINE) -> RawResponse:
     """GET `url` for source `name`; never raises for network or HTTP errors.
 
-    A body larger than `max_bytes` (after decompression) is cut off and reported as an error.
+    A body larger than `max_bytes` (after decompression), or one still arriving `deadline`
+    seconds after the request started, is abandoned and reported as an error.
     """
     fetched_at = dt.datetime.now(dt.timezone.utc)
+    give_up = time.monotonic() + deadline
     if not url.startswith(("http://", "https://")):
         return RawResponse(name=name, url=url, fetched_at=fetched_at, error="not an http(s) URL")
     try:
         with client.stream("GET", url) as resp:
             chunks, size = [], 0
             for chunk in resp.iter_bytes():
+                if time.monotonic() > give_up:
+                    return RawResponse(name=name, url=url, status=resp.status_code, fetched_at=fetched_at,
+                                       error=f"no complete answer within {deadline:.0f} s")
                 size += len(chunk)
                 if size > max_bytes:
                     return RawResponse(

@@ -6,6 +6,7 @@ Both speak `get(name, url) -> RawResponse`, so the parsers never know which one 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from typing import Callable, Protocol
 
@@ -28,10 +29,12 @@ class LiveSource:
 
     def __init__(self, client: httpx.Client, store: SnapshotStore):
         self.client, self.store = client, store
+        self._store_lock = threading.Lock()  # feeds are fetched in parallel; the index is one file
 
     def get(self, name: str, url: str) -> RawResponse:
         resp = http.get(self.client, name, url)
-        self.store.save(resp)
+        with self._store_lock:
+            self.store.save(resp)
         return resp
 
 
