@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import pytest
 
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
 from digest.cli import main, run_lock
+from digest.config import load_config
 
 CANARY_KEY = "sk-CANARY-7f3a9c1e5b2d4f60"
 
@@ -100,3 +102,28 @@ def test_help_documents_the_exit_codes(capsys):
     with pytest.raises(SystemExit):
         main(["build", "--help"])
     assert "3 published but degraded" in capsys.readouterr().out
+
+
+def test_a_run_killed_in_the_llm_phase_resumes_with_only_the_missing_calls(fake_llm, tmp_path):  # O5
+    fake_llm.latency = 0.05  # seconds per answer, so the kill lands mid-run
+    total = 3 * load_config(DEMO_CONFIG).papers.max + 1 + 3 + 1  # papers, plan, 3 drafts, overview
+    child = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG),
+         "--snapshot", str(DEMO_SNAPSHOT), "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data")],
+        env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while len(fake_llm.requests) < 7 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    killed_after = len(fake_llm.requests)
+    assert 7 <= killed_after < total and not (tmp_path / "site" / DEMO_DATE / "index.html").exists()
+    with sqlite3.connect(tmp_path / "data" / "llm-cache.sqlite") as db:
+        kept = db.execute("SELECT count(*) FROM answers").fetchone()[0]
+    assert kept >= 1
+    fake_llm.latency = 0
+    assert _build(tmp_path) == 0
+    report = json.loads((tmp_path / "site" / DEMO_DATE / "run.json").read_text())
+    assert report["usage"]["cache_hits"] == kept
+    assert report["usage"]["calls"] == total - kept  # only what the killed run had not stored
