@@ -53,9 +53,9 @@ def run(papers: int, latency: float, concurrency: int) -> None:
     with FakeLLM(latency=latency, topics=5) as server:
         endpoint = resolve_endpoint(Config().llm, environ={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "k"})
         llm = LLMClient(endpoint, concurrency, timeout=60, temperature=0)
-        deps = Deps(source=None, llm=llm, endpoint=endpoint, output=Path("."), pacer=Pacer(0))
+        deps = Deps(source=None, llm=llm, output=Path("."), pacer=Pacer(0))
         start = time.perf_counter()
-        digest = asyncio.run(write(snapshot, snapshot.papers, snapshot.articles, deps))
+        digest = asyncio.run(write(snapshot, snapshot.papers, deps))
         wall = time.perf_counter() - start
     calls = digest.usage.calls
     bound = max(math.ceil((calls - 1) / concurrency) + 1, DEPTH) * latency

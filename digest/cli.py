@@ -157,7 +157,7 @@ def run_build(args: argparse.Namespace) -> int:
         llm = open_llm(stack, config, args.output / "llama-server.log", cache)
         if not args.snapshot:
             preflight(llm)
-        deps = Deps(source=source, llm=llm, endpoint=llm.endpoint, output=args.output,
+        deps = Deps(source=source, llm=llm, output=args.output,
                     pacer=Pacer(config.arxiv.delay_seconds))
         return _report(build(args.date, config, deps, strict=args.strict))
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest import __version__
-from digest.config import Config, Endpoint
+from digest.config import Config
 from digest.fetch.arxiv import fetch_papers
 from digest.fetch.feeds import fetch_news
 from digest.fetch.sources import Pacer, Source
 from digest.llm.client import LLMClient
-from digest.models import Article, Digest, Overview, Paper, RunReport, Section, Snapshot
+from digest.models import Digest, Overview, Paper, RunReport, Section, Snapshot
 from digest.render.html import write_atomic
 from digest.render.site import publish
 from digest.select import select_papers
@@ -39,7 +39,6 @@ class Deps:
 
     source: Source
     llm: LLMClient
-    endpoint: Endpoint
     output: Path
     pacer: Pacer
 
@@ -52,9 +51,9 @@ def fetch(date: dt.date, config: Config, source: Source, pacer: Pacer) -> Snapsh
                     sources=paper_statuses + feed_statuses, backfilled=backfilled)
 
 
-async def write(snapshot: Snapshot, papers: list[Paper], articles: list[Article], deps: Deps) -> Digest:
+async def write(snapshot: Snapshot, papers: list[Paper], deps: Deps) -> Digest:
     """Every LLM section of the day, as one concurrent DAG."""
-    llm, ep = deps.llm, deps.endpoint
+    llm, ep, articles = deps.llm, deps.llm.endpoint, snapshot.articles
 
     async def topic_flow():
         topics, status = await plan_topics(articles, llm, ep.models.topics)
@@ -124,7 +123,7 @@ def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> Ru
     log.info("fetched %d papers%s and %d articles from %d sources (%d failed); writing %d papers",
              len(snapshot.papers), " (backfilled)" if snapshot.backfilled else "", len(snapshot.articles),
              len(snapshot.sources), len(failed), len(papers))
-    digest = asyncio.run(write(snapshot, papers, snapshot.articles, deps))
+    digest = asyncio.run(write(snapshot, papers, deps))
     problems = failures(digest)
     page = None
     if problems and strict:
