@@ -24,7 +24,7 @@ ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from fake_llm import FakeLLM  # noqa: E402
 
-from digest.config import Config, NewsConfig, resolve_endpoint  # noqa: E402
+from digest.config import Config, NewsConfig, PapersConfig, resolve_endpoint  # noqa: E402
 from digest.fetch.arxiv import parse_api  # noqa: E402
 from digest.fetch.feeds import fetch_news  # noqa: E402
 from digest.fetch.sources import Pacer, ReplaySource  # noqa: E402
@@ -32,6 +32,7 @@ from digest.fetch.store import SnapshotStore  # noqa: E402
 from digest.llm.client import LLMClient  # noqa: E402
 from digest.models import Snapshot  # noqa: E402
 from digest.pipeline import Deps, write  # noqa: E402
+from digest.select import select_papers  # noqa: E402
 
 DAY = dt.date(2026, 4, 30)
 DEPTH = 3  # topic plan -> commentary draft -> overview (papers are one level, in parallel with it)
@@ -55,7 +56,8 @@ def run(papers: int, latency: float, concurrency: int) -> None:
         llm = LLMClient(endpoint, concurrency, timeout=60, temperature=0)
         deps = Deps(source=None, llm=llm, output=Path("."), pacer=Pacer(0))
         start = time.perf_counter()
-        digest = asyncio.run(write(snapshot, snapshot.papers, deps))
+        selection = select_papers(snapshot.papers, PapersConfig(max=papers))
+        digest = asyncio.run(write(snapshot, selection, PapersConfig(max=papers), deps))
         wall = time.perf_counter() - start
     calls = digest.usage.calls
     bound = max(math.ceil((calls - 1) / concurrency) + 1, DEPTH) * latency

@@ -25,7 +25,7 @@ import yaml
 
 from digest.config import Config, ConfigError, load_config, masked, resolve_endpoint
 from digest.fetch.arxiv import ARXIV_TZ
-from digest.fetch.http import make_client
+from digest.fetch.http import Policy, make_client
 from digest.fetch.sources import LiveSource, Pacer, ReplaySource
 from digest.fetch.store import SnapshotStore
 from digest.llm.cache import AnswerCache
@@ -145,6 +145,13 @@ def open_llm(stack: contextlib.ExitStack, config: Config, server_log: Path, cach
                      Budget(b.max_calls, b.max_tokens, b.max_usd), config.llm.prices)
 
 
+def live_source(stack: contextlib.ExitStack, config: Config, args: argparse.Namespace) -> LiveSource:
+    """A network source storing under `args.data`, with the config's fetch policy."""
+    f = config.fetch
+    policy = Policy(frozenset(f.allow_private), f.max_body_bytes, f.deadline_seconds)
+    return LiveSource(stack.enter_context(make_client()), SnapshotStore(args.data, args.date), policy, f.per_host)
+
+
 def run_build(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with contextlib.ExitStack() as stack:
@@ -152,7 +159,7 @@ def run_build(args: argparse.Namespace) -> int:
         if args.snapshot:
             source = ReplaySource(SnapshotStore(args.snapshot, args.date))
         else:
-            source = LiveSource(stack.enter_context(make_client()), SnapshotStore(args.data, args.date))
+            source = live_source(stack, config, args)
         cache = AnswerCache(args.cache or args.data / "llm-cache.sqlite")
         llm = open_llm(stack, config, args.output / "llama-server.log", cache)
         if not args.snapshot:
@@ -177,14 +184,13 @@ def preflight(llm: LLMClient) -> None:
 
 def run_fetch(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    with make_client() as client:
-        snapshot = fetch(args.date, config, LiveSource(client, SnapshotStore(args.data, args.date)),
-                         Pacer(config.arxiv.delay_seconds))
+    with contextlib.ExitStack() as stack:
+        snapshot = fetch(args.date, config, live_source(stack, config, args), Pacer(config.arxiv.delay_seconds))
     for status in snapshot.sources:
         print(f"{status.state:>7}  {status.items:4d}  {status.source}{'  ' + status.reason if status.reason else ''}")
     print(f"Stored {args.data / args.date.isoformat()}: {len(snapshot.papers)} papers, {len(snapshot.articles)} articles"
           f"{' (backfilled)' if snapshot.backfilled else ''}")
-    return EXIT_DEGRADED if any(s.state == "failed" for s in snapshot.sources) else 0
+    return EXIT_DEGRADED if any(s.state in ("failed", "stale") for s in snapshot.sources) else 0
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -193,8 +199,8 @@ def run_check(args: argparse.Namespace) -> int:
     endpoint = resolve_endpoint(config.llm)
     print(f"# endpoint: {endpoint.base_url or 'embedded model'}; "
           f"API key ({config.llm.api_key_env}): {'set' if endpoint.api_key else 'not set'}")
-    models = list(dict.fromkeys([*endpoint.models.model_dump().values(), *endpoint.commentary.drafters,
-                                 endpoint.commentary.synthesizer]))
+    tasks = endpoint.models.model_dump(exclude=set() if config.papers.rank == "triage" else {"triage"})
+    models = list(dict.fromkeys([*tasks.values(), *endpoint.commentary.drafters, endpoint.commentary.synthesizer]))
     with contextlib.ExitStack() as stack:
         llm = open_llm(stack, config, Path(tempfile.gettempdir()) / "digest-check-llama.log", None)
         results = asyncio.run(_ping_all(llm, models))

@@ -35,8 +35,16 @@ class ArxivConfig(Strict):
 
 
 class PapersConfig(Strict):
-    max: int = Field(20, ge=0)
+    max: int = Field(20, ge=0)  # papers written up per day
+    # announce types that get write-ups; replacements not listed here go to "Updated papers"
     announce_types: list[Literal["new", "cross", "replace", "replace-cross"]] = ["new", "cross"]
+    updated: Literal["list", "skip"] = "list"  # list the other replacements (no LLM calls) or skip them
+    include: list[str] = []  # keywords (whole words, any case); when set, a paper must match one
+    exclude: list[str] = []  # keywords that leave a paper out
+    # Past `max` candidates: keep announcement order, or let llm.models.triage score titles and
+    # abstracts (in batches of triage_batch) and keep the best.
+    rank: Literal["announcement", "triage"] = "announcement"
+    triage_batch: int = Field(25, ge=1, le=100)
 
 
 class FeedConfig(Strict):
@@ -52,7 +60,18 @@ class NewsConfig(Strict):
     feeds: list[FeedConfig] = []
 
 
+class FetchConfig(Strict):
+    # "host:port" entries that may resolve to private or loopback addresses (a local feed server,
+    # a proxy); every other host must be public, at every redirect hop.
+    allow_private: list[str] = []
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)  # bytes, after decompression
+    deadline_seconds: float = Field(60.0, gt=0)  # seconds for one whole response
+    per_host: int = Field(2, ge=1)  # concurrent requests to one host
+    workers: int = Field(16, ge=1, le=64)  # news feeds fetched at once
+
+
 class TaskModels(Strict):
+    triage: str = "gpt-4o-mini"  # a cheap model: scores titles and abstracts when papers.rank is triage
     summary: str = "gpt-4o-mini"
     review: str = "gpt-4o-mini"
     directions: str = "gpt-4o-mini"
@@ -106,6 +125,7 @@ class Config(Strict):
     arxiv: ArxivConfig = ArxivConfig()
     papers: PapersConfig = PapersConfig()
     news: NewsConfig = NewsConfig()
+    fetch: FetchConfig = FetchConfig()
     llm: LLMConfig = LLMConfig()
 
 

@@ -60,6 +60,8 @@ class SourceStatus(BaseModel):
     state: Literal["ok", "empty", "not_modified", "failed", "stale"]
     items: int = 0
     reason: str | None = None
+    failures: int = 0  # consecutive failed fetches, this one included (flagged from 3 on)
+    stale_from: dt.date | None = None  # for "stale": the date of the copy that was used
 
 
 class Snapshot(BaseModel):
@@ -110,6 +112,15 @@ class PlannedTopic(BaseModel):
 
 class TopicPlan(BaseModel):
     topics: list[PlannedTopic]
+
+
+class PaperScore(BaseModel):
+    number: int = Field(description="The paper's number in brackets.")
+    score: int = Field(ge=1, le=10)
+
+
+class TriageScores(BaseModel):
+    scores: list[PaperScore]
 
 
 class Commentary(BaseModel):
@@ -169,6 +180,13 @@ class Usage(BaseModel):
     cost_usd: float = 0.0  # from llm.prices; 0 for models without a price
 
 
+class Covered(BaseModel):
+    """A paper announced today that an earlier digest (`date`) already wrote up, same abstract."""
+
+    paper: Paper
+    date: dt.date
+
+
 class Digest(BaseModel):
     """The whole day, ready to render."""
 
@@ -182,6 +200,11 @@ class Digest(BaseModel):
     sources: list[SourceStatus]
     backfilled: bool = False
     usage: Usage = Usage()
+    updated: list[Paper] = []  # replacements, listed without write-ups
+    covered: list[Covered] = []  # already written up in an earlier digest
+    filtered_out: int = 0  # papers the keyword filters left out
+    ranking: str = "announcement order"  # how the written-up papers were chosen when there were too many
+    ranking_error: str | None = None  # triage batches that failed (their papers kept announcement order)
 
     @property
     def article_count(self) -> int:

@@ -11,21 +11,24 @@ import datetime as dt
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from digest import __version__
-from digest.config import Config
+from digest.config import Config, PapersConfig
 from digest.fetch.arxiv import fetch_papers
 from digest.fetch.feeds import fetch_news
+from digest.fetch.ledger import FLAG_AFTER_FAILURES
 from digest.fetch.sources import Pacer, Source
 from digest.llm.client import LLMClient
 from digest.models import Digest, Overview, Paper, RunReport, Section, Snapshot
-from digest.render.html import write_atomic
-from digest.render.site import publish
-from digest.select import select_papers
+from digest.files import write_atomic
+from digest.render.site import load_digests, publish
+from digest.select import Selection, earlier_writeups, select_papers
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
+from digest.write.triage import rank_papers
 from digest.write.topics import plan_topics, write_commentary
 
 
@@ -44,15 +47,21 @@ class Deps:
 
 
 def fetch(date: dt.date, config: Config, source: Source, pacer: Pacer) -> Snapshot:
-    """The day's papers, articles and source statuses (raw responses are kept by `source`)."""
-    papers, paper_statuses, backfilled = fetch_papers(config.arxiv, date, source, pacer)
-    articles, feed_statuses = fetch_news(config.news, date, source)
+    """The day's papers, articles and source statuses (raw responses are kept by `source`).
+
+    The news feeds are fetched while the arXiv requests wait out their 3 s pacing, so the fetch
+    stage takes about as long as the arXiv floor alone.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        news = pool.submit(fetch_news, config.news, date, source, config.fetch.workers)
+        papers, paper_statuses, backfilled = fetch_papers(config.arxiv, date, source, pacer)
+        articles, feed_statuses = news.result()
     return Snapshot(date=date, papers=papers, articles=articles,
                     sources=paper_statuses + feed_statuses, backfilled=backfilled)
 
 
-async def write(snapshot: Snapshot, papers: list[Paper], deps: Deps) -> Digest:
-    """Every LLM section of the day, as one concurrent DAG."""
+async def write(snapshot: Snapshot, selection: Selection, cfg: PapersConfig, deps: Deps) -> Digest:
+    """Every LLM section of the day, as one concurrent DAG: ranking then papers, beside the topics."""
     llm, ep, articles = deps.llm, deps.llm.endpoint, snapshot.articles
 
     async def topic_flow():
@@ -63,18 +72,21 @@ async def write(snapshot: Snapshot, papers: list[Paper], deps: Deps) -> Digest:
     started = time.monotonic()
     done = 0
 
-    async def one_paper(paper: Paper):
+    async def one_paper(paper: Paper, total: int):
         nonlocal done
         writeup = await write_paper(paper, llm, ep.models)
         done += 1
-        log.info("paper %d/%d written (%d calls, %d cached, %d tokens, %.0f s)", done, len(papers), llm.usage.calls,
+        log.info("paper %d/%d written (%d calls, %d cached, %d tokens, %.0f s)", done, total, llm.usage.calls,
                  llm.usage.cache_hits, llm.usage.prompt_tokens + llm.usage.completion_tokens, time.monotonic() - started)
         return writeup
 
+    async def paper_flow():
+        papers, how, error = await rank_papers(selection.candidates, cfg, llm, ep.models.triage)
+        log.info("writing %d of %d candidate papers (%s)", len(papers), len(selection.candidates), how)
+        return await asyncio.gather(*(one_paper(p, len(papers)) for p in papers)), how, error
+
     try:
-        writeups, (topics, plan_status) = await asyncio.gather(
-            asyncio.gather(*(one_paper(p) for p in papers)), topic_flow()
-        )
+        (writeups, ranking, ranking_error), (topics, plan_status) = await asyncio.gather(paper_flow(), topic_flow())
         log.info("%d topics with commentary written; writing the overview", len(topics))
         if writeups or topics:
             overview = await write_overview(list(writeups), topics, llm, ep.models.overview)
@@ -86,12 +98,17 @@ async def write(snapshot: Snapshot, papers: list[Paper], deps: Deps) -> Digest:
         date=snapshot.date, generated_at=dt.datetime.now(dt.timezone.utc), version=__version__,
         papers=list(writeups), topics=topics, overview=overview, topic_plan_status=plan_status,
         sources=snapshot.sources, backfilled=snapshot.backfilled, usage=llm.usage,
+        updated=selection.updated, covered=selection.covered, filtered_out=selection.filtered_out,
+        ranking=ranking, ranking_error=ranking_error,
     )
 
 
 def failures(digest: Digest) -> list[str]:
-    """Every source that failed and every section that is not ok, one line each."""
-    out = [f"source {s.source}: {s.reason}" for s in digest.sources if s.state == "failed"]
+    """Every source that failed (stale copies included) and every section that is not ok, one line
+    each; a source failing FLAG_AFTER_FAILURES runs in a row says so."""
+    out = [f"source {s.source}: {s.reason}"
+           + (f" ({s.failures} failures in a row: check the feed)" if s.failures >= FLAG_AFTER_FAILURES else "")
+           for s in digest.sources if s.state in ("failed", "stale")]
     for w in digest.papers:
         for name in ("summary", "review", "directions"):
             section = getattr(w, name)
@@ -102,6 +119,8 @@ def failures(digest: Digest) -> list[str]:
         out.append("topic plan: unavailable, grouped by source")
     if digest.overview.status != "ok":
         out.append(f"overview: {digest.overview.error}")
+    if digest.ranking_error:
+        out.append(f"ranking: {digest.ranking_error}")
     return out
 
 
@@ -118,12 +137,13 @@ def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> Ru
     """
     started = dt.datetime.now(dt.timezone.utc)
     snapshot = fetch(date, config, deps.source, deps.pacer)
-    papers = select_papers(snapshot.papers, config.papers)
-    failed = [s.source for s in snapshot.sources if s.state == "failed"]
-    log.info("fetched %d papers%s and %d articles from %d sources (%d failed); writing %d papers",
-             len(snapshot.papers), " (backfilled)" if snapshot.backfilled else "", len(snapshot.articles),
-             len(snapshot.sources), len(failed), len(papers))
-    digest = asyncio.run(write(snapshot, papers, deps))
+    selection = select_papers(snapshot.papers, config.papers, earlier_writeups(load_digests(deps.output), date))
+    failed = [s.source for s in snapshot.sources if s.state in ("failed", "stale")]
+    log.info("fetched %d papers%s and %d articles from %d sources (%d failed); %d candidate papers, %d updated, "
+             "%d covered earlier, %d filtered out", len(snapshot.papers), " (backfilled)" if snapshot.backfilled else "",
+             len(snapshot.articles), len(snapshot.sources), len(failed), len(selection.candidates),
+             len(selection.updated), len(selection.covered), selection.filtered_out)
+    digest = asyncio.run(write(snapshot, selection, config.papers, deps))
     problems = failures(digest)
     page = None
     if problems and strict:

@@ -45,6 +45,13 @@ def _topic_plan(prompt: str, topics: int) -> dict:
     ]}
 
 
+def _triage(prompt: str) -> dict:
+    """Scores 9 for titles with "agent", else 3; also scores a number that is not in the batch."""
+    papers = re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)
+    scores = [{"number": int(n), "score": 9 if "agent" in title.lower() else 3} for n, title in papers]
+    return {"scores": [*scores, {"number": 999, "score": 10}]}
+
+
 def instance(schema: dict, root: dict, prompt: str, name: str = "", text: str | None = None) -> object:
     """A value valid for `schema`, with strings that quote the prompt's title line (or `text`)."""
     schema = _resolve(schema, root)
@@ -129,6 +136,8 @@ class FakeLLM:
             content = "Sure! Here is what you asked for, in prose."
         elif schema.get("title") == "TopicPlan":
             content = json.dumps(_topic_plan(prompt, self.topics))
+        elif schema.get("title") == "TriageScores":
+            content = json.dumps(_triage(prompt))
         else:
             content = json.dumps(instance(schema, schema, prompt, text=HOSTILE_MARKDOWN if mode == "hostile" else None))
         message, finish = {"role": "assistant", "content": content}, "stop"

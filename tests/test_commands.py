@@ -64,6 +64,8 @@ def _live_config(tmp_path, server, broken_feed=False) -> str:
   delay_seconds: 0.01
 papers:
   max: 3
+fetch:
+  allow_private: ["127.0.0.1:{server.server_port}"]
 news:
   window_days: 14
   feeds:

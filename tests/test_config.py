@@ -51,3 +51,25 @@ def test_environment_overrides_the_file():
     assert ep.base_url == "https://env.example/v1" and ep.api_key == "k"
     assert {ep.models.summary, ep.models.overview, ep.commentary.synthesizer} == {"m-1"}
     assert resolve_endpoint(LLMConfig(), environ={"OPENAI_API_KEY": "k"}).base_url == "https://api.openai.com/v1"
+
+
+def _settings(model, prefix=""):
+    from pydantic import BaseModel
+    for name, field in model.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            yield from _settings(field.annotation, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", field.get_default(call_default_factory=True)
+
+
+def test_every_setting_is_documented_with_its_default():
+    from conftest import ROOT
+    from digest.config import Config
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip(" `")
+            for line in (ROOT / "docs" / "settings.md").read_text().splitlines() if line.startswith("| `")}
+    for key, default in _settings(Config):
+        assert key in rows, f"{key} missing from docs/settings.md"
+        if isinstance(default, (int, float, str)) and not isinstance(default, bool):
+            assert rows[key] == str(default), f"{key}: documented {rows[key]!r}, default {default!r}"
+        elif default is None:
+            assert rows[key] == "none", key

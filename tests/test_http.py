@@ -73,6 +73,7 @@ def server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     srv.base, srv.state = f"http://127.0.0.1:{srv.server_port}", state
+    srv.policy = lambda **kw: http.Policy(allow_private=frozenset({f"127.0.0.1:{srv.server_port}"}), **kw)
     yield srv
     srv.shutdown()
     srv.server_close()
@@ -81,27 +82,27 @@ def server():
 def test_a_dripping_server_is_abandoned_at_the_deadline(server):
     start = time.monotonic()
     with http.make_client() as client:
-        resp = http.get(client, "drip", f"{server.base}/drip", deadline=1.0)
+        resp = http.get(client, "drip", f"{server.base}/drip", server.policy(deadline=1.0))
     assert resp.error == "no complete answer within 1 s"
     assert time.monotonic() - start < 3.0
 
 
 def test_a_body_past_the_cap_is_refused(server):
     with http.make_client() as client:
-        resp = http.get(client, "huge", f"{server.base}/huge", max_bytes=1_000_000)
+        resp = http.get(client, "huge", f"{server.base}/huge", server.policy(max_bytes=1_000_000))
     assert resp.error == "body larger than 1000000 bytes" and resp.body == b""
 
 
 def test_error_statuses_are_failures_and_not_hammered(server):
     with http.make_client() as client:
-        resp = http.get(client, "down", f"{server.base}/down")
+        resp = http.get(client, "down", f"{server.base}/down", server.policy())
     assert resp.error == "HTTP 503" and resp.status == 503
 
 
 def test_feeds_are_fetched_in_parallel(server, tmp_path):
     feeds = [FeedConfig(name=f"f{i}", url=f"{server.base}/slow/{i}", kind="news") for i in range(4)]
     with http.make_client() as client:
-        source = LiveSource(client, SnapshotStore(tmp_path, dt.date(2026, 4, 30)))
+        source = LiveSource(client, SnapshotStore(tmp_path, dt.date(2026, 4, 30)), server.policy(), per_host=4)
         articles, statuses = fetch_news(NewsConfig(window_days=14, feeds=feeds), dt.date(2026, 4, 30), source)
     assert [s.source for s in statuses] == ["f0", "f1", "f2", "f3"] and all(s.state == "ok" for s in statuses)
     assert server.state["peak"] > 1

@@ -59,7 +59,7 @@ def test_a_failed_write_keeps_the_previous_page(fake_llm, tmp_path, monkeypatch,
     def full_disk(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("digest.render.html.os.fsync", full_disk)
+    monkeypatch.setattr("digest.files.os.fsync", full_disk)
     config = tmp_path / "other.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: another-model\n")
     assert _build(tmp_path, config=config) == 1

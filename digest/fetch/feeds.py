@@ -1,6 +1,7 @@
 """News and commentary feeds (RSS 2.0, RSS 1.0, Atom) into Article, via feedparser.
 
-A 200 that is not a feed is a failure, a valid feed with no items is empty. Only items published
+A 200 that is not a feed is a failure, a valid feed with no items is empty. The same story from
+several feeds (same canonical URL or normalized title) is kept once, from the newest item. Only items published
 in the configured window before the digest date are kept, newest first, at most
 `max_per_feed` per feed; undated items count as fetched now.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+import re
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import feedparser
@@ -19,7 +22,7 @@ from digest.fetch.sources import Source
 from digest.fetch.text import aimed_at_ai, clean_text
 from digest.models import Article, SourceStatus
 
-FEED_WORKERS = 8
+FEED_WORKERS = 16
 SUMMARY_CHARS = 600
 TITLE_CHARS = 300
 
@@ -28,12 +31,21 @@ class FeedError(Exception):
     """The body is not an RSS/Atom feed."""
 
 
+# A DOCTYPE's internal subset declares entities: the way to billion-laughs and external-entity
+# attacks, and never needed by a real feed. It is cut before parsing, so its entities stay literal.
+_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE([^\[>]{0,500})\[.*?\]\s*>", re.S | re.I)
+
+
+def _parse(body: bytes) -> feedparser.FeedParserDict:
+    return feedparser.parse(_INTERNAL_SUBSET.sub(rb"<!DOCTYPE\1>", body, count=1))
+
+
 def parse_feed(body: bytes, feed: FeedConfig, fetched_at: dt.datetime) -> list[Article]:
     """All items of one feed as Articles (no date filtering).
 
     Raises FeedError when feedparser finds no feed format in `body`.
     """
-    parsed = feedparser.parse(body)
+    parsed = _parse(body)
     if not parsed.get("version"):
         raise FeedError(f"not a feed ({parsed.get('bozo_exception') or 'unknown format'})")
     articles = []
@@ -68,25 +80,65 @@ def in_window(articles: list[Article], date: dt.date, days: int, limit: int) -> 
     return sorted(kept, key=lambda a: a.published, reverse=True)[:limit]
 
 
+def feed_problem(body: bytes) -> str | None:
+    """None when `body` parses as an RSS/Atom feed, else why not (a Source `check`)."""
+    parsed = _parse(body)
+    return None if parsed.get("version") else f"not a feed ({parsed.get('bozo_exception') or 'unknown format'})"
+
+
 def _one_feed(feed: FeedConfig, cfg: NewsConfig, date: dt.date, source: Source) -> tuple[list[Article], SourceStatus]:
-    resp = source.get(f"feed-{feed.name}", feed.url)
-    if resp.error:
-        return [], SourceStatus(source=feed.name, url=feed.url, state="failed", reason=resp.error)
+    resp = source.get(f"feed-{feed.name}", feed.url, check=feed_problem)
+    status = SourceStatus(source=feed.name, url=feed.url, state="failed", reason=resp.error, failures=resp.failures)
+    if resp.error and resp.stale_from is None:
+        return [], status
     try:
         items = in_window(parse_feed(resp.body, feed, resp.fetched_at), date, cfg.window_days, cfg.max_per_feed)
-    except FeedError as exc:
-        return [], SourceStatus(source=feed.name, url=feed.url, state="failed", reason=str(exc))
-    return items, SourceStatus(source=feed.name, url=feed.url, state="ok" if items else "empty", items=len(items))
+    except FeedError as exc:  # a snapshot stored before bodies were checked
+        return [], status.model_copy(update={"reason": str(exc)})
+    if resp.stale_from is not None:
+        return items, status.model_copy(update={
+            "state": "stale", "items": len(items), "stale_from": resp.stale_from,
+            "reason": f"{resp.error}; showing the copy fetched on {resp.stale_from.isoformat()}"})
+    state = "not_modified" if resp.status == 304 else "ok" if items else "empty"
+    return items, status.model_copy(update={"state": state, "items": len(items), "reason": None})
 
 
-def fetch_news(cfg: NewsConfig, date: dt.date, source: Source) -> tuple[list[Article], list[SourceStatus]]:
+def fetch_news(cfg: NewsConfig, date: dt.date, source: Source,
+               workers: int = FEED_WORKERS) -> tuple[list[Article], list[SourceStatus]]:
     """Articles of every configured feed for `date`, and one status per feed (in config order).
 
-    Feeds are fetched in parallel (FEED_WORKERS at a time), so the slowest feed sets the time.
+    Feeds are fetched in parallel (`workers` at a time; the source limits requests per host), so
+    with enough workers the slowest feed sets the time.
     """
-    with ThreadPoolExecutor(max_workers=FEED_WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(lambda feed: _one_feed(feed, cfg, date, source), cfg.feeds))
     articles = [a for items, _ in results for a in items]
     statuses = [status for _, status in results]
     articles.sort(key=lambda a: a.published, reverse=True)
-    return articles[: cfg.max_articles], statuses
+    return dedupe(articles)[: cfg.max_articles], statuses
+
+
+def canonical_url(url: str) -> str:
+    """`url` without scheme, "www.", fragment, tracking parameters (utm_*, fbclid, gclid) or a
+    trailing slash: two links to the same story compare equal."""
+    parts = urllib.parse.urlsplit(url.strip())
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+             if not k.lower().startswith("utm_") and k.lower() not in ("fbclid", "gclid", "ref")]
+    host = parts.netloc.lower().removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/')}?{urllib.parse.urlencode(sorted(query))}"
+
+
+def _title_key(title: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", title.casefold()).split())
+
+
+def dedupe(articles: list[Article]) -> list[Article]:
+    """The first of each story (same canonical URL or same normalized title), order kept."""
+    seen: set[str] = set()
+    kept = []
+    for article in articles:
+        keys = {f"t:{_title_key(article.title)}"} | ({f"u:{canonical_url(article.link)}"} if article.link else set())
+        if not keys & seen:
+            kept.append(article)
+        seen |= keys
+    return kept

@@ -1,6 +1,7 @@
 """Where raw responses come from: the network (and then stored), or a stored snapshot.
 
-Both speak `get(name, url) -> RawResponse`, so the parsers never know which one they use.
+Both speak `get(name, url, check) -> RawResponse`, so the parsers never know which one they use;
+a replay gives back exactly what the live run stored, stale fallbacks included.
 """
 
 from __future__ import annotations
@@ -8,34 +9,80 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import urllib.parse
 from typing import Callable, Protocol
 
 import httpx
 
 from digest.fetch import http
+from digest.fetch.ledger import Ledger, SourceRecord
 from digest.fetch.store import RawResponse, SnapshotStore
+
+
+# Checks a fetched body: None when it is usable, else what is wrong with it ("not a feed").
+Check = Callable[[bytes], "str | None"]
 
 
 class Source(Protocol):
     live: bool
 
-    def get(self, name: str, url: str) -> RawResponse: ...
+    def get(self, name: str, url: str, check: Check | None = None) -> RawResponse: ...
 
 
 class LiveSource:
-    """Fetches over HTTP and keeps every response in `store`."""
+    """Fetches over HTTP under `policy` and keeps every response in `store`.
+
+    Sources fetched with a `check` (news feeds) are remembered in a Ledger beside the snapshots:
+    they are fetched with conditional GET, a 304 reuses the last good body, and a failure (an
+    error, or a body the check rejects) falls back to that body, marked `stale_from` its date.
+    At most `per_host` requests run against one host at a time.
+    """
 
     live = True
 
-    def __init__(self, client: httpx.Client, store: SnapshotStore):
-        self.client, self.store = client, store
-        self._store_lock = threading.Lock()  # feeds are fetched in parallel; the index is one file
+    def __init__(self, client: httpx.Client, store: SnapshotStore, policy: http.Policy = http.Policy(),
+                 per_host: int = 2):
+        self.client, self.store, self.policy, self.per_host = client, store, policy, per_host
+        self.ledger = Ledger(store.root / "sources.json")
+        self._lock = threading.Lock()  # feeds are fetched in parallel; the index and ledger are shared files
+        self._hosts: dict[str, threading.Semaphore] = {}
 
-    def get(self, name: str, url: str) -> RawResponse:
-        resp = http.get(self.client, name, url)
-        with self._store_lock:
+    def _host_slot(self, url: str) -> threading.Semaphore:
+        host = urllib.parse.urlsplit(url).hostname or ""
+        with self._lock:
+            return self._hosts.setdefault(host, threading.Semaphore(self.per_host))
+
+    def get(self, name: str, url: str, check: Check | None = None) -> RawResponse:
+        with self._lock:
+            record = self.ledger.get(name, url) if check else None
+        headers = record.validators() if record else {}
+        with self._host_slot(url):
+            resp = http.get(self.client, name, url, self.policy, headers)
+        with self._lock:
+            if check:
+                resp = self._remember(name, url, resp, record, check)
             self.store.save(resp)
         return resp
+
+    def _remember(self, name: str, url: str, resp: RawResponse, record: SourceRecord | None,
+                  check: Check) -> RawResponse:
+        """Resolve a 304 or a failure against the last good body, and update the ledger."""
+        last = SnapshotStore(self.store.root, record.last_good).load(name) if record and record.last_good else None
+        if resp.status == 304 and last is not None:
+            resp = resp.model_copy(update={"body": last.body, "content_type": last.content_type})
+        problem = resp.error or ("304 without a stored copy" if resp.status == 304 and last is None else None)
+        problem = problem or check(resp.body)
+        if problem is None:
+            self.ledger.put(name, SourceRecord(url=url, etag=resp.etag or (record and record.etag),
+                                               last_modified=resp.last_modified or (record and record.last_modified),
+                                               last_good=self.store.date))
+            return resp
+        failures = (record.failures if record else 0) + 1
+        self.ledger.put(name, (record or SourceRecord(url=url)).model_copy(update={"failures": failures}))
+        if last is None:
+            return resp.model_copy(update={"error": problem, "failures": failures, "body": b""})
+        return resp.model_copy(update={"error": problem, "failures": failures, "body": last.body,
+                                       "content_type": last.content_type, "stale_from": record.last_good})
 
 
 class ReplaySource:
@@ -46,7 +93,7 @@ class ReplaySource:
     def __init__(self, store: SnapshotStore):
         self.store = store
 
-    def get(self, name: str, url: str) -> RawResponse:
+    def get(self, name: str, url: str, check: Check | None = None) -> RawResponse:
         resp = self.store.load(name)
         if resp is None:
             return RawResponse(

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from digest.files import write_atomic
+
 
 class RawResponse(BaseModel):
     """One HTTP response as received (or the reason there is none)."""
@@ -25,6 +27,10 @@ class RawResponse(BaseModel):
     body: bytes = Field(b"", exclude=True)
     fetched_at: dt.datetime
     error: str | None = None
+    etag: str | None = None  # validators for the next conditional GET
+    last_modified: str | None = None
+    stale_from: dt.date | None = None  # set when `body` is the last good copy, stored on that date
+    failures: int = 0  # consecutive failed fetches of this source, this one included
 
 
 def _file_name(name: str) -> str:
@@ -35,6 +41,7 @@ class SnapshotStore:
     """Reads and writes the raw responses of one date under `root`."""
 
     def __init__(self, root: Path, date: dt.date):
+        self.root, self.date = root, date
         self.dir = root / date.isoformat()
 
     def _index(self) -> dict[str, dict]:
@@ -45,14 +52,11 @@ class SnapshotStore:
 
     def save(self, resp: RawResponse) -> None:
         """Store `resp` (body and index entry), replacing an earlier response of the same name."""
-        self.dir.mkdir(parents=True, exist_ok=True)
         file = _file_name(resp.name)
-        (self.dir / file).write_bytes(resp.body)
+        write_atomic(self.dir / file, resp.body)
         index = self._index()
         index[resp.name] = resp.model_dump(mode="json") | {"file": file}
-        tmp = self.dir / "index.json.tmp"
-        tmp.write_text(json.dumps(index, indent=2, sort_keys=True), encoding="utf-8")
-        tmp.replace(self.dir / "index.json")
+        write_atomic(self.dir / "index.json", json.dumps(index, indent=2, sort_keys=True))
 
     def load(self, name: str) -> RawResponse | None:
         """The stored response for source `name`, or None when the snapshot has none."""

@@ -11,12 +11,9 @@ import base64
 import functools
 import datetime as dt
 import hashlib
-import os
 import re
-import tempfile
 import urllib.parse
 from importlib import resources
-from pathlib import Path
 
 import jinja2
 import markdown
@@ -120,29 +117,3 @@ def render_page(digest: Digest, previous: dt.date | None = None, following: dt.d
         d=digest, css=css, csp=csp, previous=previous, following=following,
         topic_slugs=_unique_slugs([t.title for t in digest.topics]),
     )
-
-
-TEMP_SUFFIX = ".partial"
-
-
-def remove_partial_files(folder: Path) -> None:
-    """Delete temp files that a killed run left in `folder` and its day folders."""
-    for leftover in [*folder.glob(f".*{TEMP_SUFFIX}"), *folder.glob(f"*/.*{TEMP_SUFFIX}")]:
-        leftover.unlink(missing_ok=True)
-
-
-def write_atomic(path: Path, data: str) -> None:
-    """Write `data` (UTF-8) to `path` through a temp file, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-

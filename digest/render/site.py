@@ -15,7 +15,8 @@ from feedgen.feed import FeedGenerator
 from pydantic import ValidationError
 
 from digest.models import Digest
-from digest.render.html import environment, remove_partial_files, render_page, stylesheet, write_atomic
+from digest.files import remove_partial_files, write_atomic
+from digest.render.html import environment, render_page, stylesheet
 
 SCHEMA_VERSION = 1  # bump when a field of Digest changes meaning or disappears
 log = logging.getLogger(__name__)

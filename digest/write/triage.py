@@ -1,0 +1,53 @@
+"""Ranking: when there are more candidate papers than `papers.max`, a cheap triage model scores
+titles and abstracts in batches, and the best-scored papers are written up.
+
+Scores are joined to papers by the number each batch gave them, never by position; numbers the
+model invents are ignored, papers it leaves out score 0. A failed batch costs nothing but its
+ranking: its papers keep score 0, ties keep announcement order, and the digest says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from digest.config import PapersConfig
+from digest.llm.client import LLMClient, LLMError
+from digest.llm.prompts import load_prompt
+from digest.models import Paper, TriageScores
+
+ABSTRACT_CHARS = 700  # enough to judge a paper; keeps a 25-paper batch near 5,000 prompt tokens
+
+
+async def _score_batch(batch: list[Paper], llm: LLMClient, model: str) -> dict[str, int]:
+    """arXiv id -> score (1..10) for the papers of `batch` the model scored. Raises LLMError."""
+    numbered = [{"number": i, "title": p.title, "abstract": p.summary[:ABSTRACT_CHARS]} for i, p in enumerate(batch, 1)]
+    done = await llm.complete(model, load_prompt("triage"), TriageScores, papers=numbered)
+    scores: dict[str, int] = {}
+    for entry in done.value.scores:
+        if 1 <= entry.number <= len(batch):
+            scores.setdefault(batch[entry.number - 1].arxiv_id, entry.score)
+    return scores
+
+
+async def rank_papers(papers: list[Paper], cfg: PapersConfig, llm: LLMClient,
+                      model: str) -> tuple[list[Paper], str, str | None]:
+    """At most `cfg.max` of `papers` (announcement order in), best first when triage applies.
+
+    Returns (chosen papers, how they were chosen, error text when some triage batches failed).
+    """
+    if cfg.rank != "triage" or len(papers) <= cfg.max:
+        return papers[: cfg.max], "announcement order", None
+    batches = [papers[i: i + cfg.triage_batch] for i in range(0, len(papers), cfg.triage_batch)]
+    results = await asyncio.gather(*(_score_batch(b, llm, model) for b in batches), return_exceptions=True)
+    scores: dict[str, int] = {}
+    errors = []
+    for result in results:
+        if isinstance(result, LLMError):
+            errors.append(str(result))
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            scores.update(result)
+    ranked = sorted(papers, key=lambda p: -scores.get(p.arxiv_id, 0))  # stable: ties keep announcement order
+    error = f"{len(errors)} of {len(batches)} triage batches failed: {errors[0]}" if errors else None
+    return ranked[: cfg.max], f"the {cfg.max} best of {len(papers)} as scored by {model}", error
