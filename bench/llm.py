@@ -57,7 +57,7 @@ def run(papers: int, latency: float, concurrency: int) -> None:
         deps = Deps(source=None, llm=llm, output=Path("."), pacer=Pacer(0))
         start = time.perf_counter()
         selection = select_papers(snapshot.papers, PapersConfig(max=papers))
-        digest = asyncio.run(write(snapshot, selection, PapersConfig(max=papers), deps))
+        digest = asyncio.run(write(snapshot, selection, Config(papers=PapersConfig(max=papers)), deps))
         wall = time.perf_counter() - start
     calls = digest.usage.calls
     bound = max(math.ceil((calls - 1) / concurrency) + 1, DEPTH) * latency

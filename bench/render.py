@@ -11,8 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from digest.models import (Article, Commentary, Digest, Overview, Paper, PaperReview, PaperSummary, PaperWriteup,
-                           Provenance, ResearchDirections, Section, SourceStatus, Topic)
+from digest.models import (
+    Article,
+    Commentary,
+    Digest,
+    Overview,
+    Paper,
+    PaperReview,
+    PaperSummary,
+    PaperWriteup,
+    Provenance,
+    ResearchDirections,
+    Section,
+    SourceStatus,
+    Topic,
+)
 from digest.render.html import render_page
 
 PARAGRAPH = ("The authors propose a method for **efficient** long-context reasoning, evaluate it on three "
@@ -32,9 +45,10 @@ def synthetic_digest(papers: int, topics: int, articles_per_topic: int = 8) -> D
                       summary=PARAGRAPH, categories=["cs.LG", "cs.AI"], primary_category="cs.LG",
                       abs_url=f"https://arxiv.org/abs/2604.{i:05d}", pdf_url=f"https://arxiv.org/pdf/2604.{i:05d}")
         writeups.append(PaperWriteup(
-            paper=paper, summary=_section(PaperSummary(summary=PARAGRAPH)),
-            review=_section(PaperReview(**{f: PARAGRAPH for f in PaperReview.model_fields})),
-            directions=_section(ResearchDirections(**{f: [PARAGRAPH[:200]] * 3 for f in ResearchDirections.model_fields})),
+            paper=paper, summary=_section(PaperSummary(arxiv_id=paper.arxiv_id, summary=PARAGRAPH)),
+            review=_section(PaperReview(**{f: PARAGRAPH for f in PaperReview.model_fields} | {"arxiv_id": paper.arxiv_id})),
+            directions=_section(ResearchDirections(**{f: [PARAGRAPH[:200]] * 3 for f in ResearchDirections.model_fields}
+                                                   | {"arxiv_id": paper.arxiv_id})),
         ))
     topic_list = [
         Topic(title=f"Topic {t}", description="What happened in this area today.",

@@ -20,21 +20,24 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from digest import __version__
 import yaml
+from rich.console import Console
+from rich.logging import RichHandler
 
+from digest import __version__
 from digest.config import Config, ConfigError, load_config, masked, resolve_endpoint
-from digest.fetch.arxiv import ARXIV_TZ
+from digest.fetch.arxiv import today as arxiv_today
 from digest.fetch.http import Policy, make_client
 from digest.fetch.sources import LiveSource, Pacer, ReplaySource
 from digest.fetch.store import SnapshotStore
 from digest.llm.cache import AnswerCache
 from digest.llm.client import LLMClient, LLMError
+from digest.llm.local import EmbeddedModelError, embedded_server
 from digest.llm.policy import Budget
 from digest.llm.prompts import load_prompt
-from digest.llm.local import EmbeddedModelError, embedded_server
 from digest.models import Ping, RunReport
 from digest.pipeline import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, Deps, build, fetch
+from digest.progress import LiveReporter, Reporter
 from digest.render.site import render_site
 
 EXIT_USAGE = 2
@@ -44,11 +47,6 @@ log = logging.getLogger("digest")
 
 class LockBusy(Exception):
     """Another digest run holds the lock on the output folder."""
-
-
-def arxiv_today() -> dt.date:
-    """Today in arXiv's time zone (US Eastern), the default --date."""
-    return dt.datetime.now(ARXIV_TZ).date()
 
 
 def _date(text: str) -> dt.date:
@@ -164,9 +162,12 @@ def run_build(args: argparse.Namespace) -> int:
         llm = open_llm(stack, config, args.output / "llama-server.log", cache)
         if not args.snapshot:
             preflight(llm)
+        progress = LiveReporter(args.console) if getattr(args, "console", None) else Reporter()
+        stack.callback(progress.close)
         deps = Deps(source=source, llm=llm, output=args.output,
-                    pacer=Pacer(config.arxiv.delay_seconds))
-        return _report(build(args.date, config, deps, strict=args.strict))
+                    pacer=Pacer(config.arxiv.delay_seconds), progress=progress)
+        report = build(args.date, config, deps, strict=args.strict)
+    return _report(report)  # after the progress display has stopped
 
 
 class PreflightError(Exception):
@@ -249,9 +250,14 @@ def _report(report: RunReport) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # On a terminal: a live progress display with the log lines above it; elsewhere plain lines.
+    args.console = Console(stderr=True) if sys.stderr.isatty() and not args.quiet else None
+    handler = (RichHandler(console=args.console, show_path=False) if args.console
+               else logging.StreamHandler(sys.stderr))
+    if not args.console:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     # Our INFO lines only: the HTTP libraries log every request at INFO.
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr, force=True)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler], force=True)
     log.setLevel(logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO)
     try:
         commands = {"build": run_build, "fetch": run_fetch, "check": run_check, "serve": run_serve, "render": run_render}

@@ -7,6 +7,7 @@ OPENAI_BASE_URL overrides `llm.base_url`, and DIGEST_MODEL overrides every task'
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Literal
@@ -30,8 +31,11 @@ class ArxivConfig(Strict):
     categories: list[str] = ["cs.AI", "cs.CL", "cs.LG"]
     rss_url: str = "https://rss.arxiv.org/rss/{category}"
     api_url: str = "https://export.arxiv.org/api/query"
+    html_url: str = "https://arxiv.org/html/{id}v{version}"  # full text, when papers.fulltext is html
+    pdf_url: str = "https://arxiv.org/pdf/{id}v{version}"
     # arXiv's API terms of use: no more than one request every three seconds.
     delay_seconds: float = 3.0
+    holidays: list[dt.date] = []  # dates without a mailing (arXiv publishes its holiday schedule)
 
 
 class PapersConfig(Strict):
@@ -41,10 +45,14 @@ class PapersConfig(Strict):
     updated: Literal["list", "skip"] = "list"  # list the other replacements (no LLM calls) or skip them
     include: list[str] = []  # keywords (whole words, any case); when set, a paper must match one
     exclude: list[str] = []  # keywords that leave a paper out
-    # Past `max` candidates: keep announcement order, or let llm.models.triage score titles and
-    # abstracts (in batches of triage_batch) and keep the best.
-    rank: Literal["announcement", "triage"] = "announcement"
+    # Past `max` candidates: keep announcement order, let llm.models.triage score titles and
+    # abstracts (in batches of triage_batch), or take the most upvoted on Hugging Face daily papers.
+    rank: Literal["announcement", "triage", "upvotes"] = "announcement"
     triage_batch: int = Field(25, ge=1, le=100)
+    upvotes_url: str = "https://huggingface.co/api/daily_papers?date={date}"
+    # What the write-ups read: the abstract, or the paper (arXiv's HTML, else the PDF; or the PDF).
+    fulltext: Literal["abstract", "html", "pdf"] = "abstract"
+    fulltext_chars: int = Field(24000, ge=1000)  # about 6,000 tokens of paper text per request
 
 
 class FeedConfig(Strict):

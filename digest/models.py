@@ -35,7 +35,9 @@ class Paper(BaseModel):
     comment: str | None = None
     journal_ref: str | None = None
     doi: str | None = None
-    fulltext: str | None = None
+    # The paper's text (plain, capped) when papers.fulltext asked for it; not kept in digest.json.
+    fulltext: str | None = Field(None, exclude=True)
+    fulltext_source: Literal["html", "pdf"] | None = None
     instructions_for_ai: bool = False  # the abstract or title addresses an AI (prompt injection)
 
 
@@ -72,6 +74,7 @@ class Snapshot(BaseModel):
     articles: list[Article]
     sources: list[SourceStatus]
     backfilled: bool = False  # papers came from the export API, not the announcement feed
+    upvotes: dict[str, int] | None = None  # arXiv id -> Hugging Face upvotes, when ranking by them
 
 
 # --- LLM outputs, one model per task ----------------------------------------------------------
@@ -84,11 +87,16 @@ Idea = Annotated[str, Field(min_length=10)]
 Ideas = Annotated[list[Idea], Field(min_length=1)]
 
 
+ArxivIdEcho = Annotated[str, Field(description="The arXiv id from the paper block, copied exactly.")]
+
+
 class PaperSummary(BaseModel):
+    arxiv_id: ArxivIdEcho
     summary: Text = Field(description="A plain-language summary for a general reader, one paragraph.")
 
 
 class PaperReview(BaseModel):
+    arxiv_id: ArxivIdEcho
     summary_of_content: Text
     weaknesses: Text
     technical_soundness: Text
@@ -98,6 +106,7 @@ class PaperReview(BaseModel):
 
 
 class ResearchDirections(BaseModel):
+    arxiv_id: ArxivIdEcho
     direct_extensions: Ideas
     novel_directions: Ideas
     unexplored_problems: Ideas

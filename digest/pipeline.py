@@ -1,4 +1,5 @@
-"""The only place that knows the order of the stages: fetch -> select -> write -> render.
+"""The only place that knows the order of the stages: fetch -> select -> write -> render (the
+full texts of the chosen papers are fetched inside write, once ranking has chosen them).
 
 `build(date, config, deps)` runs them for one date and returns the RunReport. The write stage is
 one asyncio DAG: every paper and the topic flow at once, the overview when both are done.
@@ -10,27 +11,28 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest import __version__
-from digest.config import Config, PapersConfig
+from digest.config import Config
 from digest.fetch.arxiv import fetch_papers
 from digest.fetch.feeds import fetch_news
+from digest.fetch.fulltext import fetch_fulltexts
 from digest.fetch.ledger import FLAG_AFTER_FAILURES
 from digest.fetch.sources import Pacer, Source
+from digest.fetch.upvotes import fetch_upvotes
+from digest.files import write_atomic
 from digest.llm.client import LLMClient
 from digest.models import Digest, Overview, Paper, RunReport, Section, Snapshot
-from digest.files import write_atomic
+from digest.progress import Reporter
 from digest.render.site import load_digests, publish
 from digest.select import Selection, earlier_writeups, select_papers
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
-from digest.write.triage import rank_papers
 from digest.write.topics import plan_topics, write_commentary
-
+from digest.write.triage import rank_papers
 
 log = logging.getLogger(__name__)
 QUIET_DAY = "No new arXiv announcements and no news in the configured feeds today."
@@ -44,6 +46,7 @@ class Deps:
     llm: LLMClient
     output: Path
     pacer: Pacer
+    progress: Reporter = field(default_factory=Reporter)
 
 
 def fetch(date: dt.date, config: Config, source: Source, pacer: Pacer) -> Snapshot:
@@ -56,12 +59,14 @@ def fetch(date: dt.date, config: Config, source: Source, pacer: Pacer) -> Snapsh
         news = pool.submit(fetch_news, config.news, date, source, config.fetch.workers)
         papers, paper_statuses, backfilled = fetch_papers(config.arxiv, date, source, pacer)
         articles, feed_statuses = news.result()
+    upvotes, upvote_statuses = fetch_upvotes(config.papers, date, source)
     return Snapshot(date=date, papers=papers, articles=articles,
-                    sources=paper_statuses + feed_statuses, backfilled=backfilled)
+                    sources=paper_statuses + feed_statuses + upvote_statuses, backfilled=backfilled, upvotes=upvotes)
 
 
-async def write(snapshot: Snapshot, selection: Selection, cfg: PapersConfig, deps: Deps) -> Digest:
-    """Every LLM section of the day, as one concurrent DAG: ranking then papers, beside the topics."""
+async def write(snapshot: Snapshot, selection: Selection, config: Config, deps: Deps) -> Digest:
+    """Every LLM section of the day, as one concurrent DAG: ranking, full texts (when configured)
+    and papers, beside the topics."""
     llm, ep, articles = deps.llm, deps.llm.endpoint, snapshot.articles
 
     async def topic_flow():
@@ -69,25 +74,25 @@ async def write(snapshot: Snapshot, selection: Selection, cfg: PapersConfig, dep
         comments = await asyncio.gather(*(write_commentary(t, llm, ep.commentary) for t in topics))
         return [t.model_copy(update={"commentary": c}) for t, c in zip(topics, comments, strict=True)], status
 
-    started = time.monotonic()
     done = 0
 
     async def one_paper(paper: Paper, total: int):
         nonlocal done
         writeup = await write_paper(paper, llm, ep.models)
         done += 1
-        log.info("paper %d/%d written (%d calls, %d cached, %d tokens, %.0f s)", done, total, llm.usage.calls,
-                 llm.usage.cache_hits, llm.usage.prompt_tokens + llm.usage.completion_tokens, time.monotonic() - started)
+        deps.progress.paper_written(done, total, llm.usage)
         return writeup
 
     async def paper_flow():
-        papers, how, error = await rank_papers(selection.candidates, cfg, llm, ep.models.triage)
-        log.info("writing %d of %d candidate papers (%s)", len(papers), len(selection.candidates), how)
+        papers, how, error = await rank_papers(selection.candidates, config.papers, llm, ep.models.triage,
+                                               snapshot.upvotes)
+        deps.progress.stage("writing", f"{len(papers)} of {len(selection.candidates)} candidate papers ({how})")
+        papers = await asyncio.to_thread(fetch_fulltexts, papers, config.papers, config.arxiv, deps.source, deps.pacer)
         return await asyncio.gather(*(one_paper(p, len(papers)) for p in papers)), how, error
 
     try:
         (writeups, ranking, ranking_error), (topics, plan_status) = await asyncio.gather(paper_flow(), topic_flow())
-        log.info("%d topics with commentary written; writing the overview", len(topics))
+        deps.progress.stage("overview", f"{len(topics)} topics with commentary written")
         if writeups or topics:
             overview = await write_overview(list(writeups), topics, llm, ep.models.overview)
         else:  # nothing to write about: no model call, and nothing missing
@@ -136,6 +141,7 @@ def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> Ru
     output cannot be written (the previous page stays: every file is replaced atomically).
     """
     started = dt.datetime.now(dt.timezone.utc)
+    deps.progress.stage("fetching", f"arXiv {', '.join(config.arxiv.categories)} and {len(config.news.feeds)} feeds")
     snapshot = fetch(date, config, deps.source, deps.pacer)
     selection = select_papers(snapshot.papers, config.papers, earlier_writeups(load_digests(deps.output), date))
     failed = [s.source for s in snapshot.sources if s.state in ("failed", "stale")]
@@ -143,12 +149,13 @@ def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> Ru
              "%d covered earlier, %d filtered out", len(snapshot.papers), " (backfilled)" if snapshot.backfilled else "",
              len(snapshot.articles), len(snapshot.sources), len(failed), len(selection.candidates),
              len(selection.updated), len(selection.covered), selection.filtered_out)
-    digest = asyncio.run(write(snapshot, selection, config.papers, deps))
+    digest = asyncio.run(write(snapshot, selection, config, deps))
     problems = failures(digest)
     page = None
     if problems and strict:
         status = EXIT_NOT_PUBLISHED
     else:
+        deps.progress.stage("publishing", "the page, the archive and the feed")
         page = str(publish(digest, deps.output, config.site.url))
         status = EXIT_DEGRADED if problems else EXIT_PUBLISHED
     report = RunReport(

@@ -5,7 +5,9 @@ JSON-schema response_format (answers are generated from the schema), records eve
 (HTTP 500 with an OpenAI-style error body), "hostile" (every string is HOSTILE_MARKDOWN), and the
 fault-catalogue modes "429:<seconds>" (rate limited with that Retry-After), "refusal",
 "nochoices", "nullcontent", "length" (cut off mid-JSON), "html200" (a proxy's HTML page),
-"inband" (200 with an error object and no choices), "think" (a <think> block before the JSON).
+"inband" (200 with an error object and no choices), "think" (a <think> block before the JSON),
+"ctx400" (context_length_exceeded), "truncating" (usage says the prompt was cut), "wrongpaper"
+(every write-up names another arXiv id).
 A list of modes is consumed one per request (the last one repeats).
 """
 
@@ -52,18 +54,24 @@ def _triage(prompt: str) -> dict:
     return {"scores": [*scores, {"number": 999, "score": 10}]}
 
 
-def instance(schema: dict, root: dict, prompt: str, name: str = "", text: str | None = None) -> object:
+def instance(schema: dict, root: dict, prompt: str, name: str = "", text: str | None = None,
+             wrong_paper: bool = False) -> object:
     """A value valid for `schema`, with strings that quote the prompt's title line (or `text`)."""
     schema = _resolve(schema, root)
     kind = schema.get("type")
     if kind == "object":
-        return {k: instance(v, root, prompt, k, text) for k, v in schema.get("properties", {}).items()}
+        return {k: instance(v, root, prompt, k, text, wrong_paper) for k, v in schema.get("properties", {}).items()}
     if kind == "array":
-        return [instance(schema["items"], root, prompt, name, text) for _ in range(2)]
+        return [instance(schema["items"], root, prompt, name, text, wrong_paper) for _ in range(2)]
     if kind == "integer":
         return 1
     if kind == "boolean":
         return True
+    if name == "arxiv_id" and wrong_paper:
+        return "2501.99999"
+    if name == "arxiv_id" and text is None:
+        echoed = re.search(r"^arXiv id: (.*)$", prompt, re.M)
+        return echoed.group(1) if echoed else "unknown"
     if text is not None:
         return text
     title = re.search(r"^Title: (.*)$", prompt, re.M)
@@ -124,6 +132,9 @@ class FakeLLM:
             return 500, {"error": {"message": "scripted failure", "type": "server_error"}}
         if mode.startswith("429:"):
             return 429, {"error": {"message": "rate limited", "type": "rate_limit"}}, {"Retry-After": mode[4:]}
+        if mode == "ctx400":
+            return 400, {"error": {"message": "This model's maximum context length is 4096 tokens.",
+                                   "type": "invalid_request_error", "code": "context_length_exceeded"}}
         if mode == "html200":
             return 200, "<html><body><h1>502 Bad Gateway</h1></body></html>"
         if mode == "inband":
@@ -139,7 +150,8 @@ class FakeLLM:
         elif schema.get("title") == "TriageScores":
             content = json.dumps(_triage(prompt))
         else:
-            content = json.dumps(instance(schema, schema, prompt, text=HOSTILE_MARKDOWN if mode == "hostile" else None))
+            content = json.dumps(instance(schema, schema, prompt, text=HOSTILE_MARKDOWN if mode == "hostile" else None,
+                                          wrong_paper=mode == "wrongpaper"))
         message, finish = {"role": "assistant", "content": content}, "stop"
         if mode == "think":
             message["content"] = "<think>THINK-MARKER the system prompt says...</think>" + content
@@ -149,12 +161,15 @@ class FakeLLM:
             message["content"] = None
         elif mode == "length":
             message["content"], finish = content[: len(content) // 2], "length"
+        # About 4 characters per token, as real tokenizers count English; "truncating" reports
+        # what a server that silently cut the prompt to its window would (Ollama's default 2048).
+        prompt_tokens = 40 if mode == "truncating" else sum(len(m["content"] or "") for m in request["messages"]) // 4
         choices = [] if mode == "nochoices" else [{"index": 0, "finish_reason": finish, "message": message}]
         return 200, {
             "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": 0, "model": model,
             "choices": choices,
-            "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(content.split()),
-                      "total_tokens": len(prompt.split()) + len(content.split())},
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
+                      "total_tokens": prompt_tokens + len(content) // 4},
         }
 
     def __enter__(self) -> "FakeLLM":

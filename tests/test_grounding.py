@@ -44,8 +44,42 @@ def test_numbers_absent_from_the_abstract_are_flagged(papers):
 
 def test_a_failing_section_is_kept_and_marked_unverified(papers):
     a, b = papers[0], papers[1]
-    section = Section(status="ok", content=PaperSummary(summary=writeup(b)))
+    section = Section(status="ok", content=PaperSummary(arxiv_id=a.arxiv_id, summary=writeup(b)))
     checked = check_section(section, a)
     assert checked.status == "unverified" and "content words" in checked.error
     assert checked.content == section.content  # kept, shown with the abstract beside it
-    assert check_section(Section(status="ok", content=PaperSummary(summary=writeup(a))), a).status == "ok"
+    assert check_section(Section(status="ok", content=PaperSummary(arxiv_id=a.arxiv_id, summary=writeup(a))), a).status == "ok"
+
+
+@pytest.mark.parametrize("echo", ["{id}", "arXiv:{id}v3", "https://arxiv.org/abs/{id}", " {id} "])
+def test_the_echoed_id_may_carry_prefix_and_version(papers, echo):
+    paper = papers[0]
+    section = Section(status="ok", content=PaperSummary(arxiv_id=echo.format(id=paper.arxiv_id), summary=writeup(paper)))
+    assert check_section(section, paper).status == "ok"
+
+
+def test_a_write_up_naming_another_paper_is_unverified_even_when_on_topic(papers):  # L13 b
+    paper, other = papers[0], papers[1]
+    section = Section(status="ok", content=PaperSummary(arxiv_id=other.arxiv_id, summary=writeup(paper)))
+    checked = check_section(section, paper)
+    assert checked.status == "unverified" and f"names arXiv id '{other.arxiv_id}', not {paper.arxiv_id}" in checked.error
+
+
+def test_a_model_that_answers_for_another_paper_is_caught_in_every_section(fake_llm, papers):  # L13 a, b
+    import asyncio
+
+    from digest.config import LLMConfig, TaskModels, resolve_endpoint
+    from digest.llm.client import LLMClient
+    from digest.write.papers import write_paper
+    fake_llm.behaviour["confused"] = "wrongpaper"
+    endpoint = resolve_endpoint(LLMConfig(), {"OPENAI_BASE_URL": fake_llm.base_url, "OPENAI_API_KEY": "k"})
+    llm = LLMClient(endpoint, 3, timeout=10, temperature=0)
+
+    async def go():
+        try:
+            return await write_paper(papers[0], llm, TaskModels(summary="confused", review="ok", directions="confused"))
+        finally:
+            await llm.close()
+    written = asyncio.run(go())
+    assert written.summary.status == "unverified" and "2501.99999" in written.summary.error
+    assert written.directions.status == "unverified" and written.review.status == "ok"

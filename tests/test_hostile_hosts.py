@@ -6,11 +6,11 @@ import gzip
 import socket
 import threading
 import tracemalloc
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from conftest import DEMO_SNAPSHOT
+from servers import Server
+
 from digest.config import FeedConfig, NewsConfig
 from digest.fetch import http
 from digest.fetch.feeds import fetch_news
@@ -20,41 +20,6 @@ from digest.fetch.store import SnapshotStore
 DAY = dt.date(2026, 4, 30)
 FEED = SnapshotStore(DEMO_SNAPSHOT, DAY).load("feed-OpenAI News").body
 CHALLENGE = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"
-
-
-class Server:
-    """A route table on 127.0.0.1: path -> (status, headers, body); logs every request's headers."""
-
-    def __init__(self):
-        self.routes, self.requests = {}, []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.requests.append((self.path, dict(self.headers)))
-                route = server.routes.get(self.path, (404, {}, b""))
-                status, headers, body = route(self.headers) if callable(route) else route
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_port
-        self.base = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def hits(self, path: str) -> int:
-        return sum(1 for p, _ in self.requests if p == path)
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

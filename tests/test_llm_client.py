@@ -6,7 +6,7 @@ import time
 import pytest
 
 from digest.config import LLMConfig, resolve_endpoint
-from digest.llm.client import LLMClient, LLMError, extract_json, parse_answer
+from digest.llm.client import ContextOverflow, LLMClient, LLMError, extract_json, parse_answer
 from digest.llm.policy import Budget
 from digest.llm.prompts import load_prompt
 from digest.models import PaperSummary
@@ -15,6 +15,20 @@ from digest.models import PaperSummary
 def _client(server, mode="json_schema"):
     ep = resolve_endpoint(LLMConfig(base_url=server.base_url, structured_output=mode), environ={"OPENAI_API_KEY": "k"})
     return LLMClient(ep, concurrency=2, timeout=5, temperature=0)
+
+
+def _errors(client, blocks: list[str]) -> list[str]:
+    """The error of each summary request, in order (calls that succeed add nothing)."""
+    async def go():
+        out = []
+        for block in blocks:
+            try:
+                await client.complete("m", load_prompt("paper_summary"), PaperSummary, paper_block=block)
+            except LLMError as exc:
+                out.append(str(exc))
+        await client.close()
+        return out
+    return asyncio.run(go())
 
 
 def _summary(client, model="m"):
@@ -72,20 +86,7 @@ def test_short_retry_after_is_honoured(fake_llm):  # L1
 
 def test_long_retry_after_gives_up_and_the_breaker_opens(fake_llm):  # L2
     fake_llm.behaviour["m"] = "429:3600"
-    client = _client(fake_llm)
-
-    async def many():
-        prompt = load_prompt("paper_summary")
-        out = []
-        for i in range(6):
-            try:
-                await client.complete("m", prompt, PaperSummary, paper_block=f"<paper>Title: T{i}</paper>")
-            except LLMError as exc:
-                out.append(str(exc))
-        await client.close()
-        return out
-
-    errors = asyncio.run(many())
+    errors = _errors(_client(fake_llm), [f"<paper>Title: T{i}</paper>" for i in range(6)])
     assert len(errors) == 6 and "exceeds the 60 s cap" in errors[0]
     assert len(fake_llm.requests) == 3  # one try each until 3 in a row failed; then no call at all
     assert all("not called" in e for e in errors[3:])
@@ -126,16 +127,17 @@ def test_budget_stops_calls(fake_llm):  # L14
 
 
 def test_answers_are_cleaned_before_validation():
-    text = "<think>plan {not json}</think>\n```json\n{\"summary\": \"a summary long enough\"}\n```"
-    assert extract_json(text) == '{"summary": "a summary long enough"}'
+    text = '<think>plan {not json}</think>\n```json\n{"arxiv_id": "1", "summary": "a summary long enough"}\n```'
+    assert extract_json(text) == '{"arxiv_id": "1", "summary": "a summary long enough"}'
     assert parse_answer(text, PaperSummary).summary == "a summary long enough"
-    assert parse_answer('{"summary": "line one\nline two of the summary"}', PaperSummary).summary.startswith("line one")
+    multiline = '{"arxiv_id": "1", "summary": "line one\nline two of the summary"}'
+    assert parse_answer(multiline, PaperSummary).summary.startswith("line one")
     with pytest.raises(LLMError, match="schema"):
-        parse_answer('{"summary": 3}', PaperSummary)
+        parse_answer('{"arxiv_id": "1", "summary": 3}', PaperSummary)
     with pytest.raises(LLMError, match="schema"):
-        parse_answer('{"summary": ""}', PaperSummary)  # empty answers are not answers
+        parse_answer('{"arxiv_id": "1", "summary": ""}', PaperSummary)  # empty answers are not answers
     with pytest.raises(LLMError, match="not valid JSON"):
-        parse_answer('{"summary": "unterminated}', PaperSummary)
+        parse_answer('{"arxiv_id": "1", "summary": "unterminated}', PaperSummary)
 
 
 def test_bounded_schema_caps_lists_for_grammar_servers(fake_llm):
@@ -143,7 +145,25 @@ def test_bounded_schema_caps_lists_for_grammar_servers(fake_llm):
     from digest.models import ResearchDirections
 
     directions = bounded_schema(ResearchDirections.model_json_schema())
-    assert all(p["maxItems"] == MAX_LIST_ITEMS for p in directions["properties"].values())
+    lists = [p for name, p in directions["properties"].items() if name != "arxiv_id"]
+    assert len(lists) == 4 and all(p["maxItems"] == MAX_LIST_ITEMS for p in lists)
     assert "maxItems" not in ResearchDirections.model_json_schema()["properties"]["novel_directions"]  # a copy
     _summary(_client(fake_llm, "json_object"))
     assert fake_llm.requests[0]["response_format"]["schema"]["title"] == "PaperSummary"
+
+
+def test_context_overflow_is_not_resent(fake_llm):  # L4
+    fake_llm.behaviour["m"] = "ctx400"
+    with pytest.raises(ContextOverflow, match="longer than the model's context window"):
+        _summary(_client(fake_llm))
+    assert len(fake_llm.requests) == 1
+
+
+def test_a_server_that_silently_cut_the_prompt_is_caught_and_reported_once(fake_llm, caplog):  # L5
+    fake_llm.behaviour["m"] = "truncating"
+    long_block = "<paper>\nTitle: A Test Paper\nAbstract: " + "We study long inputs. " * 200 + "\n</paper>"
+    outcomes = _errors(_client(fake_llm), [long_block] * 2)
+    assert len(outcomes) == 2 and "read only 40 prompt tokens" in outcomes[0]
+    assert sum("read only 40 prompt tokens" in r.message for r in caplog.records) == 1  # warned once
+    fake_llm.behaviour["m"] = "ok"
+    assert _summary(_client(fake_llm)).value.summary  # a short prompt with an honest count passes

@@ -1,8 +1,10 @@
 """Unattended operation: the run lock, kills, unwritable output, --strict, secrets (fault catalogue O1-O10)."""
 
 import errno
+import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -127,3 +129,64 @@ def test_a_run_killed_in_the_llm_phase_resumes_with_only_the_missing_calls(fake_
     report = json.loads((tmp_path / "site" / DEMO_DATE / "run.json").read_text())
     assert report["usage"]["cache_hits"] == kept
     assert report["usage"]["calls"] == total - kept  # only what the killed run had not stored
+
+
+@pytest.mark.parametrize("nth_write", [1, 2])  # killed while writing digest.json, then while writing the page
+def test_a_build_killed_mid_write_leaves_the_previous_files_intact(fake_llm, tmp_path, nth_write):  # O1
+    assert _build(tmp_path) == 0
+    day = tmp_path / "site" / DEMO_DATE
+    before = {name: (day / name).read_bytes() for name in ("index.html", "digest.json")}
+    flag = tmp_path / "writing"
+    # The child stalls inside its nth atomic write, after the temp file has its bytes: the kill lands
+    # between writing and renaming, where a plain write would leave a truncated file.
+    child_code = textwrap.dedent(f"""
+        import os, sys, time
+        import digest.files
+        real, count = os.fsync, [0]
+        def stalled(fd):
+            count[0] += 1
+            if count[0] == {nth_write}:
+                open({str(flag)!r}, "w").close()
+                time.sleep(60)
+            real(fd)
+        digest.files.os.fsync = stalled
+        from digest.cli import main
+        sys.exit(main(["build", "--date", {DEMO_DATE!r}, "--config", {str(DEMO_CONFIG)!r}, "--snapshot",
+                       {str(DEMO_SNAPSHOT)!r}, "--output", {str(tmp_path / "site")!r}, "--data",
+                       {str(tmp_path / "other-data")!r}]))
+    """)
+    config_change = {"DIGEST_MODEL": "another-model"}  # a different page than the first build's
+    child = subprocess.Popen([sys.executable, "-c", child_code], env={**os.environ, **config_change},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert flag.exists() and list(day.glob(".*.partial"))  # killed with a temp file half done
+    assert (day / "index.html").read_bytes() == before["index.html"]  # the previous page, byte-identical
+    if nth_write == 1:
+        assert (day / "digest.json").read_bytes() == before["digest.json"]
+    else:  # digest.json was already replaced whole; the page will be rendered from it next time
+        assert json.loads((day / "digest.json").read_text())["schema_version"] == 1
+    assert _build(tmp_path) == 0 and not list(day.glob(".*.partial"))  # the next run cleans up
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_terminal_gets_a_live_progress_display_and_a_pipe_gets_log_lines(fake_llm, tmp_path, monkeypatch, capsys):
+    terminal, captured = _Terminal(), sys.stderr
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert _build(tmp_path) == 0
+    shown = terminal.getvalue()
+    assert "\x1b[" in shown  # drawn with terminal control codes
+    assert "publishing" in shown and "10/10" in shown and re.search(r"\d+ calls, \d+ cached, [\d,]+ tokens", shown)
+    assert "Published" in capsys.readouterr().out  # the one summary line, on stdout
+    monkeypatch.setattr(sys, "stderr", captured)
+    assert _build(tmp_path / "again") == 0
+    lines = capsys.readouterr().err.splitlines()  # not a terminal: plain, timestamped lines
+    assert any(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO paper 10/10 written", line) for line in lines)
+    assert not any("\x1b[" in line for line in lines)

@@ -32,3 +32,13 @@ def test_anchors_are_stable_slugs():
     assert paper_anchor("astro-ph/0601001") == "paper-astro-ph-0601001"
     assert slugify("<b>Frontier Models & Tools</b>") == "b-frontier-models-tools-b"
     assert slugify("!!!") == "section"
+
+
+def test_a_commentary_links_only_to_its_own_articles():  # L13 d
+    own = "https://openai.com/index/a-real-article/"
+    html = str(render_markdown(
+        f"As [the lab said]({own}), and as [2501.99999](https://arxiv.org/abs/2501.99999) and "
+        "[a blog](https://evil.example/track) claim.", links=[own, "https://other.example/b"]))
+    assert f'href="{own}"' in html and html.count("<a ") == 1
+    assert "2501.99999" in html and "a blog" in html  # the text stays, unlinked
+    assert "evil.example" not in html and "arxiv.org/abs/2501.99999" not in html

@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import shutil
 
+import pytest
+
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
 from digest.cli import main
 from digest.config import PapersConfig, resolve_endpoint, LLMConfig
@@ -116,3 +118,42 @@ def test_the_next_day_lists_papers_already_written_up(fake_llm, tmp_path):
     page = Page(html)
     assert "covered" in page.ids and "Covered in earlier digests" in page.plain
     assert f"../{DEMO_DATE}/index.html#paper-" in html
+
+
+def test_hugging_face_daily_papers_give_upvotes_per_arxiv_id():
+    from conftest import DATA
+    from digest.fetch.upvotes import UpvotesError, parse_daily_papers
+    upvotes = parse_daily_papers((DATA / "newsassistant_hf_daily_papers.json").read_bytes())
+    assert upvotes == {"2607.26654": 3, "2607.28229": 4, "2607.27851": 2}
+    for body in (b"<html>Just a moment...</html>", b'{"error": "Invalid date"}'):
+        with pytest.raises(UpvotesError):
+            parse_daily_papers(body)
+    assert parse_daily_papers(b'[{"paper": {"id": "not an id", "upvotes": 9}}, {"x": 1}]') == {}
+
+
+def test_upvotes_rank_the_candidates_and_a_missing_listing_keeps_announcement_order(fake_llm):
+    votes = {PAPERS[7].arxiv_id: 12, PAPERS[3].arxiv_id: 5, "2601.00001": 99}
+    cfg = PapersConfig(max=3, rank="upvotes")
+    chosen, how, error = asyncio.run(rank_papers(PAPERS, cfg, None, "unused", votes))
+    assert chosen == [PAPERS[7], PAPERS[3], PAPERS[0]] and "most upvoted" in how and error is None
+    chosen, how, error = asyncio.run(rank_papers(PAPERS, cfg, None, "unused", None))
+    assert chosen == PAPERS[:3] and how == "announcement order" and "could not be read" in error
+    assert fake_llm.requests == []
+
+
+def test_a_build_ranked_by_upvotes_writes_up_the_most_upvoted(fake_llm, tmp_path):
+    from digest.fetch.store import RawResponse
+    snap = tmp_path / "snap"
+    shutil.copytree(DEMO_SNAPSHOT / DEMO_DATE, snap / DEMO_DATE)
+    listing = json.dumps([{"paper": {"id": PAPERS[12].arxiv_id, "upvotes": 40}},
+                          {"paper": {"id": PAPERS[5].arxiv_id, "upvotes": 7}}]).encode()
+    SnapshotStore(snap, DAY).save(RawResponse(name="huggingface-daily-papers", url="https://huggingface.co/api/x",
+                                              status=200, body=listing, fetched_at=dt.datetime.now(dt.timezone.utc)))
+    config = tmp_path / "ranked.yaml"
+    config.write_text(DEMO_CONFIG.read_text().replace("papers:\n", "papers:\n  rank: upvotes\n", 1))
+    assert "rank: upvotes" in config.read_text()
+    main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(snap), "--output", str(tmp_path / "s")])
+    digest = json.loads((tmp_path / "s" / DEMO_DATE / "digest.json").read_text())["digest"]
+    written = [w["paper"]["arxiv_id"] for w in digest["papers"]]
+    assert written[:2] == [PAPERS[12].arxiv_id, PAPERS[5].arxiv_id] and len(written) == 10
+    assert "most upvoted" in digest["ranking"]

@@ -74,3 +74,16 @@ def test_render_rebuilds_pages_from_json_without_llm(fake_llm, tmp_path):
     assert main(["render", "--date", DEMO_DATE, "--output", str(site)]) == 0
     assert page.exists() and len(fake_llm.requests) == calls
     assert main(["render", "--date", "2020-01-01", "--output", str(site)]) == 1
+
+
+def test_publishing_a_day_rewrites_only_it_and_its_neighbours(fake_llm, tmp_path):
+    from digest.render.site import publish
+    site, _, _ = _two_days(tmp_path)  # 2026-04-29 and 2026-04-30
+    [old, new] = load_digests(site)
+    publish(old.model_copy(update={"date": dt.date(2026, 4, 20)}), site)
+    inode = {d: (site / d / "index.html").stat().st_ino for d in ("2026-04-20", "2026-04-29", "2026-04-30")}
+    publish(new.model_copy(update={"date": dt.date(2026, 5, 1)}), site)
+    after = {d: (site / d / "index.html").stat().st_ino for d in inode}
+    assert after["2026-04-20"] == inode["2026-04-20"] and after["2026-04-29"] == inode["2026-04-29"]
+    assert after["2026-04-30"] != inode["2026-04-30"]  # its "next day" link now exists
+    assert "../2026-05-01/index.html" in Page((site / "2026-04-30" / "index.html").read_text()).hrefs

@@ -2,6 +2,8 @@
 
 `--date D` means the papers arXiv announced on D. The announcement feed only shows the latest
 mailing; when its date is not D, the day is backfilled from the export API by submission window.
+arXiv's mailings are dated Monday to Friday: a Saturday, a Sunday or a configured holiday
+(`arxiv.holidays`) is an empty day without any request.
 All arXiv requests share one Pacer (arXiv's terms: one request every 3 s, one connection).
 """
 
@@ -118,6 +120,16 @@ def parse_api(body: bytes) -> list[Paper]:
     return papers
 
 
+def announces_on(date: dt.date, holidays: list[dt.date]) -> bool:
+    """Whether arXiv has a mailing dated `date`: Monday to Friday, except `holidays`."""
+    return date.weekday() < 5 and date not in holidays
+
+
+def today(now: dt.datetime | None = None) -> dt.date:
+    """The date in arXiv's time zone (US Eastern, DST included) at `now` (default: the clock)."""
+    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(ARXIV_TZ).date()
+
+
 def _previous_weekday(day: dt.date) -> dt.date:
     day -= dt.timedelta(days=1)
     while day.weekday() >= 5:
@@ -167,6 +179,10 @@ def fetch_papers(
     Returns (papers, one status per request, backfilled). Feeds whose announcement date is not
     `date` are not used; if none matches, the export API is asked for the day's submissions.
     """
+    if not announces_on(date, cfg.holidays):
+        why = "a holiday" if date in cfg.holidays else "a weekend day"
+        return [], [SourceStatus(source="arxiv", url=cfg.rss_url, state="empty",
+                                 reason=f"{date.isoformat()} is {why}: arXiv has no mailing")], False
     papers: list[Paper] = []
     statuses: list[SourceStatus] = []
     matched = False

@@ -18,7 +18,6 @@ from digest.fetch import http
 from digest.fetch.ledger import Ledger, SourceRecord
 from digest.fetch.store import RawResponse, SnapshotStore
 
-
 # Checks a fetched body: None when it is usable, else what is wrong with it ("not a feed").
 Check = Callable[[bytes], "str | None"]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -27,6 +28,7 @@ from digest.llm.prompts import Prompt
 from digest.models import Usage
 
 T = TypeVar("T", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
@@ -35,6 +37,20 @@ MAX_LIST_ITEMS = 3  # items per list of strings from grammar-constrained servers
 
 class LLMError(Exception):
     """A call that produced no valid answer: transport, HTTP, refusal, truncation or bad JSON."""
+
+
+class ContextOverflow(LLMError):
+    """The request is longer than the model's context window (said by the server, or seen in its
+    usage); resending it unchanged cannot succeed, a shorter input might."""
+
+
+# Silent truncation (servers such as Ollama cut a long prompt to their window and answer anyway):
+# a prompt of C characters holds at least C / CHARS_PER_TOKEN_MAX tokens in any common tokenizer;
+# a server that reports fewer than TRUNCATION_RATIO of that did not read the whole prompt.
+CHARS_PER_TOKEN_MAX = 5
+TRUNCATION_RATIO = 0.8
+MIN_CHECKED_TOKENS = 400  # shorter prompts: chat-template overhead blurs the count
+_OVERFLOW = re.compile(r"context[ _](length|window)|maximum context|too many tokens|prompt is too long", re.I)
 
 
 @dataclass
@@ -113,11 +129,25 @@ class LLMClient:
         self.usage = Usage()
         self.cache = cache or AnswerCache(None)
         self._sem = asyncio.Semaphore(concurrency)
+        self._truncating: set[str] = set()  # models already reported as cutting prompts
         # Our own retry policy below; the SDK's hidden retries would double every wait.
         self._client = openai.AsyncOpenAI(
             base_url=endpoint.base_url, api_key=endpoint.api_key or "not-needed",
             max_retries=0, timeout=timeout,
         )
+
+    def _check_truncation(self, model: str, messages: list[dict], prompt_tokens: int) -> None:
+        """Raise ContextOverflow when the reported prompt tokens show the server cut the prompt;
+        the first time per model it is also logged as a warning for the operator."""
+        floor = sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN_MAX
+        if prompt_tokens <= 0 or floor < MIN_CHECKED_TOKENS or prompt_tokens >= TRUNCATION_RATIO * floor:
+            return
+        message = (f"{model}: the server read only {prompt_tokens} prompt tokens of at least {floor:.0f}: it cut the "
+                   "input to its context window (raise the server's context length, e.g. Ollama's num_ctx)")
+        if model not in self._truncating:
+            self._truncating.add(model)
+            log.warning("%s", message)
+        raise ContextOverflow(message)
 
     async def close(self) -> None:
         await self._client.close()
@@ -183,6 +213,10 @@ class LLMClient:
                 transient = classify(exc, attempt)
                 if transient is None:
                     detail = f"HTTP {exc.status_code}: {exc.message}" if isinstance(exc, openai.APIStatusError) else str(exc)
+                    if isinstance(exc, openai.BadRequestError) and (exc.code == "context_length_exceeded"
+                                                                     or _OVERFLOW.search(exc.message or "")):
+                        raise ContextOverflow(f"{model}: the input is longer than the model's context window "
+                                              f"({detail})") from None
                     raise LLMError(f"{model}: {detail}") from None
                 if transient.wait is None or attempt == MAX_ATTEMPTS:
                     self.breaker.record(ok=False)
@@ -221,6 +255,7 @@ class LLMClient:
         price = self.prices.get(model)
         if price is not None:
             self.usage.cost_usd += (p_tok * price.prompt + c_tok * price.completion) / 1e6
+        self._check_truncation(model, messages, p_tok)
         if not resp.choices:
             raise LLMError(f"{model}: the answer has no choices")
         choice = resp.choices[0]

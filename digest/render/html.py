@@ -8,11 +8,12 @@ one self-contained file that loads nothing.
 from __future__ import annotations
 
 import base64
-import functools
 import datetime as dt
+import functools
 import hashlib
 import re
 import urllib.parse
+from collections.abc import Iterable
 from importlib import resources
 
 import jinja2
@@ -27,7 +28,7 @@ _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 # One converter for the whole render: building a Markdown instance costs more than converting a
 # paragraph. reset() clears its per-document state; rendering is single-threaded.
 _MARKDOWN = markdown.Markdown()
-_HREFLESS_LINK = re.compile(r'<a rel="[^"]*">(.*?)</a>', re.S)
+_HREFLESS_LINK = re.compile(r'<a\b(?![^>]*\bhref=)[^>]*>(.*?)</a>', re.S)
 
 
 def safe_url(url: str | None) -> str:
@@ -55,20 +56,25 @@ def paper_anchor(arxiv_id: str) -> str:
     return "paper-" + slugify(arxiv_id)
 
 
-def _keep_http_links(tag: str, attr: str, value: str) -> str | None:
-    if tag == "a" and attr == "href":
-        return safe_url(value) or None
-    return value
+def _link_filter(allowed: frozenset[str] | None):
+    def keep(tag: str, attr: str, value: str) -> str | None:
+        if tag == "a" and attr == "href":
+            url = safe_url(value)
+            return url if url and (allowed is None or url in allowed) else None
+        return value
+    return keep
 
 
-def render_markdown(text: str | None) -> Markup:
-    """Model or feed text (Markdown) as sanitized HTML: tight allowlist, http(s) links only."""
+def render_markdown(text: str | None, links: Iterable[str] | None = None) -> Markup:
+    """Model or feed text (Markdown) as sanitized HTML: tight allowlist, http(s) links only, and
+    when `links` is given only links to those URLs (a commentary may cite its own articles only)."""
     if not text:
         return Markup("")
     html = _MARKDOWN.reset().convert(_THINK.sub("", text))
+    allowed = None if links is None else frozenset(safe_url(u) for u in links)
     clean = nh3.clean(
         html, tags=ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https"},
-        link_rel="noopener noreferrer nofollow ugc", attribute_filter=_keep_http_links,
+        link_rel="noopener noreferrer nofollow ugc", attribute_filter=_link_filter(allowed),
     )
     # A link whose URL was refused keeps its text but is no longer a link.
     return Markup(_HREFLESS_LINK.sub(r"\1", clean))
@@ -116,4 +122,5 @@ def render_page(digest: Digest, previous: dt.date | None = None, following: dt.d
     return environment().get_template("digest.html.j2").render(
         d=digest, css=css, csp=csp, previous=previous, following=following,
         topic_slugs=_unique_slugs([t.title for t in digest.topics]),
+        overview_links=[a.link for t in digest.topics for a in t.articles] + [w.paper.abs_url for w in digest.papers],
     )

@@ -1,12 +1,14 @@
 """The site around the day pages: `<date>/digest.json` (the whole Digest, versioned), the archive
 `index.html` (every built date, newest first) and `feed.xml` (Atom, RFC 4287, via feedgen).
 
-Each day's digest.json is the source of truth: publishing a day re-renders every day page from
-its JSON, so previous/next links stay right without any LLM call.
+Each day's digest.json is the source of truth: publishing a day renders its page and re-renders
+its neighbours from their JSON, so previous/next links stay right without any LLM call; `digest
+render` re-renders every day.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -14,8 +16,8 @@ from pathlib import Path
 from feedgen.feed import FeedGenerator
 from pydantic import ValidationError
 
-from digest.models import Digest
 from digest.files import remove_partial_files, write_atomic
+from digest.models import Digest
 from digest.render.html import environment, render_page, stylesheet
 
 SCHEMA_VERSION = 1  # bump when a field of Digest changes meaning or disappears
@@ -79,25 +81,27 @@ def render_feed(digests: list[Digest], site_url: str | None) -> str:
 
 
 def publish(digest: Digest, output: Path, site_url: str | None = None) -> Path:
-    """Write the day's digest.json, then every day page, the archive and the feed.
-
-    Returns the path of the day's index.html.
-    """
+    """Write the day's digest.json and page, re-render its neighbours (their previous/next links
+    may change), then the archive and the feed. Returns the path of the day's index.html."""
     write_json(digest, output)
-    render_site(output, site_url)
+    render_site(output, site_url, only={digest.date})
     return output / digest.date.isoformat() / "index.html"
 
 
-def render_site(output: Path, site_url: str | None = None) -> list[Digest]:
-    """Re-render every day page, the archive and the feed from the stored digest.json files.
+def render_site(output: Path, site_url: str | None = None, only: set[dt.date] | None = None) -> list[Digest]:
+    """Re-render the day pages (all, or the days in `only` and their neighbours), the archive and
+    the feed from the stored digest.json files.
 
     No network and no LLM; returns the digests found, oldest first.
     """
     remove_partial_files(output)
     digests = load_digests(output)
+    dates = [d.date for d in digests]
     for i, day in enumerate(digests):
-        before = digests[i - 1].date if i > 0 else None
-        after = digests[i + 1].date if i + 1 < len(digests) else None
+        if only is not None and not only & set(dates[max(i - 1, 0): i + 2]):
+            continue  # neither this day nor a neighbour changed: its page is as it was
+        before = dates[i - 1] if i > 0 else None
+        after = dates[i + 1] if i + 1 < len(digests) else None
         write_atomic(output / day.date.isoformat() / "index.html", render_page(day, before, after))
     write_atomic(output / "index.html", render_archive(digests))
     write_atomic(output / "feed.xml", render_feed(digests, site_url))

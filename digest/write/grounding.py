@@ -1,6 +1,8 @@
 """Grounding: does a paper write-up describe the paper it is filed under?
 
-Two checks against the paper's title and abstract (its source):
+Every write-up echoes the arXiv id it was given; an answer naming another id was written for
+another paper (or from a mixed-up request). Two more checks against the title and abstract
+(the source), for the summary and the review:
 - content overlap: the share of the write-up's distinct content words (lower-cased, light
   suffix stemming, stopwords and short words dropped) that also occur in the source must reach
   MIN_OVERLAP; a write-up of another paper shares little beyond generic research vocabulary.
@@ -19,6 +21,9 @@ from digest.models import Paper, Section
 # Calibrated on swapped pairs of real arXiv abstracts (tests/test_grounding.py prints the rates).
 MIN_OVERLAP = 0.35
 _WORD = re.compile(r"[a-z][a-z\-]{3,}")
+_ID_PREFIX = re.compile(r"^(arxiv:\s*|https?://arxiv\.org/abs/)", re.I)
+_VERSION = re.compile(r"v\d+$")
+_ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7}")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?%?")
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
 STOPWORDS = frozenset("""
@@ -68,7 +73,7 @@ def overlap(writeup: str, source: str) -> float:
 
 def problems(writeup: str, paper: Paper) -> list[str]:
     """Why `writeup` may not describe `paper` (empty when it is grounded)."""
-    source = f"{paper.title}\n{paper.summary}"
+    source = f"{paper.title}\n{paper.summary}\n{paper.fulltext or ''}"
     found = []
     share = overlap(writeup, source)
     if share < MIN_OVERLAP:
@@ -79,18 +84,33 @@ def problems(writeup: str, paper: Paper) -> list[str]:
     return found
 
 
+def echoed_id(content: BaseModel) -> str | None:
+    """The arXiv id a write-up names, without "arXiv:" and version (None when it has none)."""
+    raw = getattr(content, "arxiv_id", None)
+    if raw is None:
+        return None
+    return _VERSION.sub("", _ID_PREFIX.sub("", raw.strip()))
+
+
 def _text(content: BaseModel) -> str:
     parts = []
-    for value in content.model_dump().values():
+    for value in content.model_dump(exclude={"arxiv_id"}).values():
         parts.extend(value if isinstance(value, list) else [value])
     return "\n".join(str(p) for p in parts)
 
 
-def check_section(section: Section, paper: Paper) -> Section:
-    """`section` marked unverified (with the reasons as its error) if it fails grounding."""
+def check_section(section: Section, paper: Paper, content_checks: bool = True) -> Section:
+    """`section` marked unverified (with the reasons as its error) if it names another arXiv id
+    or, with `content_checks`, fails the overlap and number checks."""
     if section.status != "ok" or section.content is None:
         return section
-    found = problems(_text(section.content), paper)
+    found = []
+    echoed = echoed_id(section.content)
+    if echoed is not None and echoed.lower() != paper.arxiv_id.lower():
+        named = f"arXiv id '{echoed}'" if _ARXIV_ID.fullmatch(echoed) else "no valid arXiv id"
+        found.append(f"it names {named}, not {paper.arxiv_id}")
+    if content_checks:
+        found += problems(_text(section.content), paper)
     if not found:
         return section
     return section.model_copy(update={"status": "unverified", "error": "; ".join(found)})

@@ -11,16 +11,24 @@ import asyncio
 
 from digest.config import TaskModels
 from digest.llm.client import LLMClient
-from digest.models import Paper, PaperReview, PaperSummary, PaperWriteup, ResearchDirections
+from digest.models import (
+    Paper,
+    PaperReview,
+    PaperSummary,
+    PaperWriteup,
+    ResearchDirections,
+)
 from digest.write.grounding import check_section
 from digest.write.section import write_section
 
 ABSTRACT_CHARS = 3000  # keeps a request inside a small model's context window
 
 
-def paper_block(paper: Paper) -> str:
-    """The paper as the delimited data block every per-paper prompt starts with."""
+def paper_block(paper: Paper, fulltext: bool = True) -> str:
+    """The paper as the delimited data block every per-paper prompt starts with; with its full
+    text after the abstract when it has one and `fulltext` is set."""
     authors = ", ".join(paper.authors[:8]) + (" et al." if len(paper.authors) > 8 else "")
+    body = f"Full text ({paper.fulltext_source}):\n{paper.fulltext}\n" if fulltext and paper.fulltext else ""
     return (
         "<paper>\n"
         f"arXiv id: {paper.arxiv_id}\n"
@@ -28,18 +36,23 @@ def paper_block(paper: Paper) -> str:
         f"Authors: {authors}\n"
         f"Categories: {', '.join(paper.categories)}\n"
         f"Abstract: {paper.summary[:ABSTRACT_CHARS]}\n"
+        f"{body}"
         "</paper>"
     )
 
 
 async def write_paper(paper: Paper, llm: LLMClient, models: TaskModels) -> PaperWriteup:
-    """The three sections of one paper, written concurrently."""
+    """The three sections of one paper, written concurrently; from the full text when the paper
+    has one (a section whose request overflows the model's window is written from the abstract)."""
     block = paper_block(paper)
-    summary, review, directions = await asyncio.gather(
-        write_section(llm, "paper_summary", models.summary, PaperSummary, "abstract", paper_block=block),
-        write_section(llm, "paper_review", models.review, PaperReview, "abstract", paper_block=block),
-        write_section(llm, "research_directions", models.directions, ResearchDirections, "abstract", paper_block=block),
-    )
-    # Directions are meant to go beyond the abstract, so only summary and review must stay on it.
+    kind, shorter = ("fulltext", {"paper_block": paper_block(paper, fulltext=False)}) if paper.fulltext else ("abstract", None)
+    summary, review, directions = await asyncio.gather(*(
+        write_section(llm, prompt_id, model, schema, kind, shorter, paper_block=block)
+        for prompt_id, model, schema in (("paper_summary", models.summary, PaperSummary),
+                                         ("paper_review", models.review, PaperReview),
+                                         ("research_directions", models.directions, ResearchDirections))
+    ))
+    # Directions are meant to go beyond the abstract, so only summary and review must stay on it;
+    # all three must name the paper they were asked about.
     return PaperWriteup(paper=paper, summary=check_section(summary, paper), review=check_section(review, paper),
-                        directions=directions)
+                        directions=check_section(directions, paper, content_checks=False))

@@ -14,7 +14,15 @@ from collections import defaultdict
 from digest.config import CommentaryConfig
 from digest.llm.client import LLMClient, LLMError
 from digest.llm.prompts import load_prompt
-from digest.models import Article, Commentary, Provenance, Section, Status, Topic, TopicPlan
+from digest.models import (
+    Article,
+    Commentary,
+    Provenance,
+    Section,
+    Status,
+    Topic,
+    TopicPlan,
+)
 from digest.write.section import write_section
 
 LEFTOVER_TITLE = "More AI news"

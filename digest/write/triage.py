@@ -1,5 +1,6 @@
-"""Ranking: when there are more candidate papers than `papers.max`, a cheap triage model scores
-titles and abstracts in batches, and the best-scored papers are written up.
+"""Ranking: when there are more candidate papers than `papers.max`, either Hugging Face daily
+papers upvotes order them, or a cheap triage model scores titles and abstracts in batches; the
+best are written up.
 
 Scores are joined to papers by the number each batch gave them, never by position; numbers the
 model invents are ignored, papers it leaves out score 0. A failed batch costs nothing but its
@@ -29,14 +30,20 @@ async def _score_batch(batch: list[Paper], llm: LLMClient, model: str) -> dict[s
     return scores
 
 
-async def rank_papers(papers: list[Paper], cfg: PapersConfig, llm: LLMClient,
-                      model: str) -> tuple[list[Paper], str, str | None]:
-    """At most `cfg.max` of `papers` (announcement order in), best first when triage applies.
+async def rank_papers(papers: list[Paper], cfg: PapersConfig, llm: LLMClient, model: str,
+                      upvotes: dict[str, int] | None = None) -> tuple[list[Paper], str, str | None]:
+    """At most `cfg.max` of `papers` (announcement order in), best first when ranking applies:
+    by `upvotes` (arXiv id -> Hugging Face upvotes; None when the listing failed) or by triage.
 
-    Returns (chosen papers, how they were chosen, error text when some triage batches failed).
+    Returns (chosen papers, how they were chosen, error text when the ranking was incomplete).
     """
-    if cfg.rank != "triage" or len(papers) <= cfg.max:
+    if cfg.rank == "announcement" or len(papers) <= cfg.max:
         return papers[: cfg.max], "announcement order", None
+    if cfg.rank == "upvotes":
+        if upvotes is None:
+            return papers[: cfg.max], "announcement order", "the Hugging Face daily papers could not be read"
+        ranked = sorted(papers, key=lambda p: -upvotes.get(p.arxiv_id, 0))  # stable: ties keep announcement order
+        return ranked[: cfg.max], f"the {cfg.max} most upvoted of {len(papers)} on Hugging Face daily papers", None
     batches = [papers[i: i + cfg.triage_batch] for i in range(0, len(papers), cfg.triage_batch)]
     results = await asyncio.gather(*(_score_batch(b, llm, model) for b in batches), return_exceptions=True)
     scores: dict[str, int] = {}

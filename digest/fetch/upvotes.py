@@ -1,0 +1,60 @@
+"""Hugging Face daily papers (huggingface.co/api/daily_papers): community upvotes per arXiv id,
+used to rank the day's candidates when `papers.rank` is `upvotes`.
+
+The JSON is a list of entries, each with a `paper` object holding the arXiv `id` and `upvotes`;
+anything else in it is ignored, and a body of another shape is an error, never "no upvotes".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from digest.config import PapersConfig
+from digest.fetch.arxiv import ArxivError, split_id
+from digest.fetch.sources import Source
+from digest.models import SourceStatus
+
+SOURCE_NAME = "huggingface-daily-papers"
+
+
+class UpvotesError(Exception):
+    """The body is not a daily-papers listing."""
+
+
+def parse_daily_papers(body: bytes) -> dict[str, int]:
+    """arXiv id (without version) -> upvotes. Raises UpvotesError for a body of another shape."""
+    try:
+        entries = json.loads(body)
+    except ValueError as exc:
+        raise UpvotesError(f"not JSON: {exc}") from exc
+    if not isinstance(entries, list):
+        raise UpvotesError("not a list of daily papers")
+    upvotes: dict[str, int] = {}
+    for entry in entries:
+        paper = entry.get("paper") if isinstance(entry, dict) else None
+        if not isinstance(paper, dict) or not isinstance(paper.get("id"), str):
+            continue
+        try:
+            arxiv_id = split_id(paper["id"])[0]
+        except ArxivError:
+            continue
+        votes = paper.get("upvotes")
+        upvotes[arxiv_id] = votes if isinstance(votes, int) and votes >= 0 else 0
+    return upvotes
+
+
+def fetch_upvotes(cfg: PapersConfig, date: dt.date, source: Source) -> tuple[dict[str, int] | None, list[SourceStatus]]:
+    """Upvotes of the papers Hugging Face lists for `date` (None when `cfg.rank` does not use them
+    or the listing failed) and the source's status (none when unused)."""
+    if cfg.rank != "upvotes":
+        return None, []
+    url = cfg.upvotes_url.format(date=date.isoformat())
+    resp = source.get(SOURCE_NAME, url)
+    try:
+        if resp.error:
+            raise UpvotesError(resp.error)
+        upvotes = parse_daily_papers(resp.body)
+    except UpvotesError as exc:
+        return None, [SourceStatus(source=SOURCE_NAME, url=url, state="failed", reason=str(exc))]
+    return upvotes, [SourceStatus(source=SOURCE_NAME, url=url, state="ok" if upvotes else "empty", items=len(upvotes))]
