@@ -31,6 +31,9 @@ class ArxivConfig(Strict):
     categories: list[str] = ["cs.AI", "cs.CL", "cs.LG"]
     rss_url: str = "https://rss.arxiv.org/rss/{category}"
     api_url: str = "https://export.arxiv.org/api/query"
+    backfill: Literal["api", "oai"] = "api"  # how a date the feed no longer shows is listed
+    oai_url: str = "https://oaipmh.arxiv.org/oai"
+    oai_set: str = "cs"
     html_url: str = "https://arxiv.org/html/{id}v{version}"  # full text, when papers.fulltext is html
     pdf_url: str = "https://arxiv.org/pdf/{id}v{version}"
     # arXiv's API terms of use: no more than one request every three seconds.

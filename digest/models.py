@@ -17,6 +17,11 @@ Kind = Literal["news", "comment"]
 Status = Literal["ok", "unverified", "unavailable"]
 
 
+def arxiv_links(arxiv_id: str) -> dict[str, str]:
+    """The abstract and PDF URLs of a paper (old-style ids keep their slash: arxiv.org/abs/math/0207249)."""
+    return {"abs_url": f"https://arxiv.org/abs/{arxiv_id}", "pdf_url": f"https://arxiv.org/pdf/{arxiv_id}"}
+
+
 class Paper(BaseModel):
     """One arXiv paper; `summary` is the abstract (Atom's name for it)."""
 

@@ -18,7 +18,8 @@ class Server:
 
             def do_GET(self):
                 server.requests.append((self.path, dict(self.headers)))
-                route = server.routes.get(self.path, (404, {}, b""))
+                # An exact path first, else the path without its query string.
+                route = server.routes.get(self.path) or server.routes.get(self.path.split("?")[0], (404, {}, b""))
                 status, headers, body = route(self.headers) if callable(route) else route
                 self.send_response(status)
                 for key, value in headers.items():

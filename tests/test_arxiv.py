@@ -60,7 +60,7 @@ def test_legacy_api_format_with_versions_and_journal_ref():
     assert paper.journal_ref
 
 
-def test_old_style_ids_keep_their_archive():
+def test_old_style_ids_keep_their_archive():  # F16
     [paper] = parse_api((DATA / "arxivpy_id_astro-ph_0601001_s0_m100_3150dca9dc76.xml").read_bytes())
     assert paper.arxiv_id == "astro-ph/0601001"
     assert split_id("oai:arXiv.org:math/0207249v3") == ("math/0207249", 3)
@@ -114,3 +114,85 @@ def test_pacer_spaces_requests_by_the_interval():
         starts.append(now[0])
         now[0] += 0.5  # the request itself
     assert all(b - a >= 3.0 for a, b in zip(starts, starts[1:]))
+
+
+def _fake_arxiv(answers: dict[str, bytes]):
+    """A fake arXiv on 127.0.0.1 whose handler records, per request, the fake clock and how many
+    requests were being served at once."""
+    from servers import Server
+    srv = Server()
+    state = {"now": 0.0, "active": 0, "peak": 0, "starts": []}
+
+    def route(body):
+        def answer(headers):
+            state["active"] += 1
+            state["peak"] = max(state["peak"], state["active"])
+            state["starts"].append(state["now"])
+            state["now"] += 0.4  # the request takes time on the fake clock too
+            state["active"] -= 1
+            return 200, {"Content-Type": "application/xml"}, body
+        return answer
+    for path, body in answers.items():
+        srv.routes[path] = route(body)
+    return srv, state
+
+
+def _live(srv, tmp_path, state, day=dt.date(2026, 4, 30)):
+    from digest.fetch import http
+    from digest.fetch.sources import LiveSource
+
+    def sleep(seconds):
+        state["now"] += seconds
+    pacer = Pacer(3.0, clock=lambda: state["now"], sleep=sleep)
+    client = http.make_client()
+    source = LiveSource(client, SnapshotStore(tmp_path, day), http.Policy(allow_private=frozenset({f"127.0.0.1:{srv.port}"})))
+    cfg = ArxivConfig(rss_url=srv.base + "/rss/{category}", api_url=srv.base + "/api")
+    return client, source, pacer, cfg
+
+
+def test_every_arxiv_request_is_paced_three_seconds_apart_one_at_a_time(tmp_path):  # F15
+    demo = SnapshotStore(DEMO_SNAPSHOT, dt.date(2026, 4, 30))
+    answers = {f"/rss/{c}": demo.load(f"arxiv-rss-{c}").body for c in ("cs.AI", "cs.CL", "cs.LG")}
+    srv, state = _fake_arxiv(answers | {"/api": demo.load("arxiv-api").body})
+    client, source, pacer, cfg = _live(srv, tmp_path, state)
+    try:
+        papers, statuses, backfilled = fetch_papers(cfg, dt.date(2026, 4, 30), source, pacer)
+    finally:
+        client.close()
+        srv.close()
+    assert backfilled and len(papers) == 20 and len(state["starts"]) == 4  # 3 feeds of another day, then the API
+    assert all(b - a >= 3.0 for a, b in zip(state["starts"], state["starts"][1:])), state["starts"]
+    assert state["peak"] == 1
+
+
+def test_an_empty_api_page_is_asked_once_more_then_called_empty(tmp_path):  # F14
+    empty = (b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+             b'<title>arXiv Query</title><id>http://arxiv.org/api/x</id><updated>2026-04-30T00:00:00Z</updated></feed>')
+    srv, state = _fake_arxiv({"/api": empty})  # and no feed at all: the API is the only way
+    client, source, pacer, cfg = _live(srv, tmp_path, state)
+    try:
+        papers, statuses, _ = fetch_papers(cfg.model_copy(update={"categories": ["cs.AI"]}), dt.date(2026, 4, 30),
+                                           source, pacer)
+    finally:
+        client.close()
+        srv.close()
+    api_calls = [p for p, _ in srv.requests if p.startswith("/api")]
+    assert papers == [] and len(api_calls) == 2 and state["starts"][1] - state["starts"][0] >= 3.0
+    assert statuses[-1].state == "empty" and "listed no papers twice" in statuses[-1].reason
+
+
+def test_api_entries_in_any_order_keep_their_own_metadata():  # F16
+    import random
+
+    from lxml import etree
+    body = SnapshotStore(DEMO_SNAPSHOT, dt.date(2026, 4, 30)).load("arxiv-api").body
+    root = etree.fromstring(body)
+    entries = root.findall("{http://www.w3.org/2005/Atom}entry")
+    random.Random(7).shuffle(entries)
+    for entry in entries:
+        root.remove(entry)
+    for entry in entries:
+        root.append(entry)
+    original = {p.arxiv_id: p for p in parse_api(body)}
+    shuffled = {p.arxiv_id: p for p in parse_api(etree.tostring(root))}
+    assert shuffled == original and [p.arxiv_id for p in parse_api(etree.tostring(root))] != list(original)

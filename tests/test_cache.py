@@ -23,7 +23,7 @@ def _comparable(html):
     return "\n".join(line.strip() for line in html.splitlines() if "Generated 20" not in line and line.strip())
 
 
-def test_a_rerun_makes_no_calls_and_the_same_page(fake_llm, tmp_path):
+def test_a_rerun_makes_no_calls_and_the_same_page(fake_llm, tmp_path):  # O4
     first, page1 = _build(tmp_path)
     calls = len(fake_llm.requests)
     second, page2 = _build(tmp_path)
@@ -45,7 +45,7 @@ def test_a_changed_model_is_a_miss(fake_llm, tmp_path):
     assert len(fake_llm.requests) == calls + n_papers
 
 
-def test_key_covers_prompt_version_model_params_and_input():
+def test_key_covers_prompt_version_model_params_and_input():  # O6
     base = cache_key("paper_summary@1", "m", {"t": 0}, [{"role": "user", "content": "abstract A"}])
     assert base != cache_key("paper_summary@2", "m", {"t": 0}, [{"role": "user", "content": "abstract A"}])
     assert base != cache_key("paper_summary@1", "m2", {"t": 0}, [{"role": "user", "content": "abstract A"}])
@@ -53,7 +53,7 @@ def test_key_covers_prompt_version_model_params_and_input():
     assert base != cache_key("paper_summary@1", "m", {"t": 0}, [{"role": "user", "content": "abstract B"}])
 
 
-def test_a_corrupt_cache_is_set_aside(tmp_path):
+def test_a_corrupt_cache_is_set_aside(tmp_path):  # O6
     path = tmp_path / "llm-cache.sqlite"
     path.write_bytes(b"this is not a database" * 100)
     cache = AnswerCache(path)

@@ -55,7 +55,7 @@ def test_json_object_mode_is_llama_cpp_style(fake_llm):
     assert fmt["type"] == "json_object" and fmt["schema"]["title"] == "PaperSummary"
 
 
-def test_garbage_gets_one_repair_call_then_an_error(fake_llm):
+def test_garbage_gets_one_repair_call_then_an_error(fake_llm):  # L7
     fake_llm.behaviour["m"] = "garbage"
     with pytest.raises(LLMError, match="no JSON object"):
         _summary(_client(fake_llm))

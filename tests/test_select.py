@@ -27,7 +27,7 @@ def _typed(*types):
     return [p.model_copy(update={"announce_type": t}) for p, t in zip(PAPERS, types)]
 
 
-def test_replacements_are_listed_skipped_or_written_as_configured():
+def test_replacements_are_listed_skipped_or_written_as_configured():  # F16
     papers = _typed("new", "replace", "cross", "replace-cross")
     listed = select_papers(papers, PapersConfig())
     assert [p.announce_type for p in listed.candidates] == ["new", "cross"]

@@ -1,7 +1,8 @@
 """arXiv: announcement feeds (rss.arxiv.org, RSS 2.0 with arxiv:announce_type) and the export API.
 
 `--date D` means the papers arXiv announced on D. The announcement feed only shows the latest
-mailing; when its date is not D, the day is backfilled from the export API by submission window.
+mailing; when its date is not D, the day is backfilled from the export API by submission window
+(or from OAI-PMH by datestamp, `arxiv.backfill: oai`).
 arXiv's mailings are dated Monday to Friday: a Saturday, a Sunday or a configured holiday
 (`arxiv.holidays`) is an empty day without any request.
 All arXiv requests share one Pacer (arXiv's terms: one request every 3 s, one connection).
@@ -18,14 +19,18 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from digest.config import ArxivConfig
-from digest.fetch.sources import Pacer, Source
+from digest.fetch.oai import OaiError, list_records_url, parse_list_records
+from digest.fetch.sources import Pacer, Source, paced_get
 from digest.fetch.text import aimed_at_ai, clean_text
-from digest.models import Paper, SourceStatus
+from digest.models import Paper, SourceStatus, arxiv_links
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 # "arXiv:2604.21935v1 Announce Type: new \nAbstract: ..." (rss.arxiv.org item description)
 _RSS_DESCRIPTION = re.compile(r"^arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.S)
 _ID_VERSION = re.compile(r"(?:arxiv\.org/abs/|oai:arXiv\.org:|^)([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v(\d+))?$")
+
+
+MAX_OAI_PAGES = 20  # an OAI page holds about 1,000 records: a day of cs fits in a few
 
 
 class ArxivError(Exception):
@@ -41,10 +46,6 @@ def split_id(raw: str) -> tuple[str, int]:
     if not m:
         raise ArxivError(f"no arXiv id in {raw!r}")
     return m.group(1), int(m.group(2) or 1)
-
-
-def _links(arxiv_id: str) -> dict[str, str]:
-    return {"abs_url": f"https://arxiv.org/abs/{arxiv_id}", "pdf_url": f"https://arxiv.org/pdf/{arxiv_id}"}
 
 
 def _when(struct) -> dt.datetime | None:
@@ -82,7 +83,7 @@ def parse_rss(body: bytes) -> tuple[dt.date | None, list[Paper]]:
             announce_type=entry.get("arxiv_announce_type", "new").strip(),
             published=_when(entry.get("published_parsed")),
             instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
-            **_links(arxiv_id),
+            **arxiv_links(arxiv_id),
         ))
     return announced, papers
 
@@ -115,7 +116,7 @@ def parse_api(body: bytes) -> list[Paper]:
             journal_ref=entry.get("arxiv_journal_ref"),
             doi=entry.get("arxiv_doi"),
             instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
-            **_links(arxiv_id),
+            **arxiv_links(arxiv_id),
         ))
     return papers
 
@@ -195,16 +196,44 @@ def fetch_papers(
             papers.extend(items)
     if matched:
         return merge(papers), statuses, False
+    if cfg.backfill == "oai":
+        items, status = _backfill_oai(cfg, date, source, pacer)
+        return merge(items), [*statuses, status], True
     url = api_query_url(cfg, date)
     status, _, items = _fetch_one(source, pacer, "arxiv-api", url, lambda b: (None, parse_api(b)))
+    if status.state == "empty" and source.live:
+        # The API lags the announcements and sometimes answers an empty page for a full day:
+        # one more try (after the pacer's 3 s) before calling the day empty.
+        status, _, items = _fetch_one(source, pacer, "arxiv-api", url, lambda b: (None, parse_api(b)))
+        if status.state == "empty":
+            status = status.model_copy(update={"reason": "the export API listed no papers twice (it may lag the "
+                                                         "announcements; a later rebuild can fill the day)"})
     statuses.append(status)
     return merge(items), statuses, True
 
 
+def _backfill_oai(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer) -> tuple[list[Paper], SourceStatus]:
+    """The configured categories' records of `date` from OAI-PMH, page after page (at most
+    MAX_OAI_PAGES), and one status for them all."""
+    papers: list[Paper] = []
+    url = first = list_records_url(cfg.oai_url, cfg.oai_set, date)
+    for page in range(MAX_OAI_PAGES):
+        resp = paced_get(source, pacer, f"arxiv-oai-{page}", url)
+        try:
+            if resp.error:
+                raise OaiError(resp.error)
+            found, token = parse_list_records(resp.body)
+        except OaiError as exc:
+            return papers, SourceStatus(source="arxiv-oai", url=url, state="failed", reason=str(exc))
+        papers += [p for p in found if set(p.categories) & set(cfg.categories)]
+        if token is None:
+            break
+        url = list_records_url(cfg.oai_url, cfg.oai_set, date, token)
+    return papers, SourceStatus(source="arxiv-oai", url=first, state="ok" if papers else "empty", items=len(papers))
+
+
 def _fetch_one(source: Source, pacer: Pacer, name: str, url: str, parse):
-    if source.live:
-        pacer.wait()
-    resp = source.get(name, url)
+    resp = paced_get(source, pacer, name, url)
     if resp.error:
         return SourceStatus(source=name, url=url, state="failed", reason=resp.error), None, []
     try:

@@ -16,7 +16,7 @@ import pypdf
 from pypdf.errors import PdfReadError
 
 from digest.config import ArxivConfig, PapersConfig
-from digest.fetch.sources import Pacer, Source
+from digest.fetch.sources import Pacer, Source, paced_get
 from digest.fetch.text import clean_text
 from digest.models import Paper
 
@@ -75,9 +75,7 @@ def with_fulltext(paper: Paper, cfg: PapersConfig, arxiv: ArxivConfig, source: S
     set, or unchanged when no attempt gives usable text (the reason is logged)."""
     reasons = []
     for kind, url, extract in _attempts(paper, cfg.fulltext, arxiv):
-        if source.live:
-            pacer.wait()
-        resp = source.get(f"fulltext-{kind}-{paper.arxiv_id}", url)
+        resp = paced_get(source, pacer, f"fulltext-{kind}-{paper.arxiv_id}", url)
         try:
             if resp.error:
                 raise FulltextError(resp.error)

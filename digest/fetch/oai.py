@@ -1,0 +1,81 @@
+"""arXiv's OAI-PMH interface (metadataPrefix=arXivRaw): the other way to backfill a past date
+(`arxiv.backfill: oai`).
+
+A ListRecords request with `set=cs`, `from` and `until` = the date lists the records arXiv made
+public or changed that day: version 1 is a new paper, a later version a replacement. Pages are
+chained by resumptionToken. OAI's own error answers are recognized: `noRecordsMatch` is an empty
+day, any other code (badArgument, badResumptionToken, …) is an error, never an empty day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from lxml import etree
+
+from digest.fetch.text import aimed_at_ai, clean_text
+from digest.models import Paper, arxiv_links
+
+
+class OaiError(Exception):
+    """An answer that is not OAI-PMH, or an OAI-PMH error other than noRecordsMatch."""
+
+OAI = "{http://www.openarchives.org/OAI/2.0/}"
+RAW = "{http://arxiv.org/OAI/arXivRaw/}"
+# No DTDs, no entities, no network: a hostile answer cannot expand or read files.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def list_records_url(base: str, set_spec: str, date: dt.date, token: str | None = None) -> str:
+    """The ListRecords URL for `date` (or for the page after `token`, which carries the rest)."""
+    if token:
+        params = {"verb": "ListRecords", "resumptionToken": token}
+    else:
+        params = {"verb": "ListRecords", "metadataPrefix": "arXivRaw", "set": set_spec,
+                  "from": date.isoformat(), "until": date.isoformat()}
+    return f"{base}?{urlencode(params)}"
+
+
+def parse_list_records(body: bytes) -> tuple[list[Paper], str | None]:
+    """(papers of one ListRecords page, resumption token or None for the last page).
+
+    Raises OaiError for a body that is not OAI-PMH or holds an error other than noRecordsMatch.
+    """
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise OaiError(f"not an OAI-PMH answer: {exc}") from exc
+    if root.tag != f"{OAI}OAI-PMH":
+        raise OaiError(f"not an OAI-PMH answer (root element {root.tag})")
+    error = root.find(f"{OAI}error")
+    if error is not None:
+        if error.get("code") == "noRecordsMatch":
+            return [], None
+        raise OaiError(f"OAI-PMH error {error.get('code')}: {clean_text(error.text or '')}")
+    papers = [p for p in (_paper(r) for r in root.iter(f"{OAI}record")) if p is not None]
+    token = root.find(f"{OAI}ListRecords/{OAI}resumptionToken")
+    return papers, (token.text.strip() if token is not None and token.text and token.text.strip() else None)
+
+
+def _paper(record: etree._Element) -> Paper | None:
+    raw = record.find(f"{OAI}metadata/{RAW}arXivRaw")
+    if raw is None:  # a deleted record has a header and no metadata
+        return None
+
+    def text(tag: str) -> str:
+        return clean_text(raw.findtext(f"{RAW}{tag}") or "", html_markup=False)
+
+    arxiv_id = text("id")
+    versions = raw.findall(f"{RAW}version")
+    version = int((versions[-1].get("version") or "v1").lstrip("v") or 1) if versions else 1
+    categories = text("categories").split()
+    title, abstract = text("title"), text("abstract")
+    return Paper(
+        arxiv_id=arxiv_id, version=version, title=title,
+        authors=[a.strip() for a in text("authors").replace(" and ", ", ").split(",") if a.strip()],
+        summary=abstract, categories=categories, primary_category=categories[0] if categories else "",
+        announce_type="new" if version == 1 else "replace",
+        comment=text("comments") or None, journal_ref=text("journal-ref") or None, doi=text("doi") or None,
+        instructions_for_ai=aimed_at_ai(f"{title} {abstract}"), **arxiv_links(arxiv_id),
+    )
