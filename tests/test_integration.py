@@ -147,3 +147,18 @@ def test_an_empty_arxiv_day_is_a_normal_day(fake_llm, tmp_path):  # F10
     assert "No new arXiv announcements today." in html and "Backfilled" not in html
     assert "0 papers · 0 news articles · 0 topics" in Page(html).plain
     assert_safe_html(html)
+
+
+def test_write_ups_naming_another_paper_are_shown_unverified(fake_llm, tmp_path):  # L13 b
+    config = tmp_path / "sources.yaml"
+    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: confused\n    directions: confused\n")
+    fake_llm.behaviour["confused"] = "wrongpaper"
+    rc = main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
+               "--output", str(tmp_path / "site")])
+    html = (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
+    assert rc == 3
+    assert_safe_html(html)
+    for cls in ("review", "directions"):
+        parts = re.findall(rf'<details class="{cls}">(.*?)</details>', html, re.S)
+        assert len(parts) == N_PAPERS
+        assert all("Unverified: it names arXiv id &#39;2501.99999&#39;" in p and "<h4>" in p for p in parts), cls
