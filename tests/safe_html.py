@@ -7,8 +7,10 @@ in-page '#' anchor, or a relative link to another page of the site), the CSP met
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+from pathlib import Path
 from html.parser import HTMLParser
 
 FORBIDDEN_TAGS = {"script", "iframe", "object", "embed", "base", "form", "input", "button", "textarea",
@@ -18,6 +20,11 @@ URL_ATTRS = {"href", "src", "action", "poster", "cite", "background", "xlink:hre
 CSP_REQUIRED = ("default-src 'none'", "img-src 'self'", "base-uri 'none'", "form-action 'none'")
 # Links between our own pages (archive, previous/next day, feed) are the only relative URLs.
 SITE_LINK = re.compile(r"^(\.\./)?((\d{4}-\d{2}-\d{2}/)?index\.html(#[a-z0-9-]{1,80})?|feed\.xml)$")
+
+
+# The one inline script a page may carry: the packaged keyword filter, identified by its hash.
+ALLOWED_SCRIPTS = {hashlib.sha256(
+    (Path(__file__).parent.parent / "digest" / "templates" / "filter.js").read_bytes()).hexdigest()}
 
 
 def _normalize(url: str) -> str:
@@ -32,6 +39,7 @@ class _Checker(HTMLParser):
         self.problems: list[str] = []
         self.head_children: list[tuple[str, dict]] = []
         self.in_head = False
+        self.script: list[str] | None = None  # the text of the <script> being read
 
     def handle_starttag(self, tag, attrs):
         attrs_d = {k: (v or "") for k, v in attrs}
@@ -39,7 +47,9 @@ class _Checker(HTMLParser):
             self.in_head = True
         elif self.in_head and not self.head_children:
             self.head_children.append((tag, attrs_d))
-        if tag in FORBIDDEN_TAGS:
+        if tag == "script" and not attrs_d:
+            self.script = []  # allowed only if its text is an allowlisted script (checked at its end)
+        elif tag in FORBIDDEN_TAGS:
             self.problems.append(f"forbidden element <{tag}>")
         if tag == "meta" and attrs_d.get("http-equiv", "").lower() == "refresh":
             self.problems.append("meta refresh")
@@ -55,9 +65,17 @@ class _Checker(HTMLParser):
         if tag == "a" and _normalize(attrs_d.get("href", "")).startswith("http") and "noopener" not in attrs_d.get("rel", ""):
             self.problems.append(f"external link without rel=noopener: {attrs_d.get('href')}")
 
+    def handle_data(self, data):
+        if self.script is not None:
+            self.script.append(data)
+
     def handle_endtag(self, tag):
         if tag == "head":
             self.in_head = False
+        if tag == "script" and self.script is not None:
+            if hashlib.sha256("".join(self.script).encode()).hexdigest() not in ALLOWED_SCRIPTS:
+                self.problems.append("forbidden element <script> (not the allowlisted filter)")
+            self.script = None
 
     def _check_url(self, tag, name, value):
         url = _normalize(value)

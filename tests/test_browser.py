@@ -64,6 +64,29 @@ def test_every_contents_link_scrolls_to_its_target(demo_page, browser):
         assert -2 <= top < 900, (href, top)
 
 
+def test_the_keyword_filter_narrows_the_papers_and_the_contents(demo_page, browser):
+    page, errors, _ = _open(browser, demo_page)
+    visible = "els => els.filter(e => e.offsetParent !== null).length"
+    total = page.eval_on_selector_all("article.paper", visible)
+    title = page.eval_on_selector("article.paper h3", "e => e.textContent")
+    word = max(title.split(), key=len).lower()  # a word of the first paper's title
+    expected = page.eval_on_selector_all(
+        "article.paper", f"els => els.filter(e => e.textContent.toLowerCase().includes({word!r})).length")
+    page.fill("#paper-filter input", word.upper())
+    assert page.eval_on_selector_all("article.paper", visible) == expected < total
+    assert page.eval_on_selector_all("nav#contents ol:first-of-type li", visible) == expected
+    assert page.text_content("#paper-filter .count") == f"{expected} of {total} papers"
+    page.fill("#paper-filter input", "")
+    assert page.eval_on_selector_all("article.paper", visible) == total and errors == []
+
+
+def test_without_javascript_the_page_is_complete_and_the_filter_absent(demo_page, browser):
+    page = browser.new_page(java_script_enabled=False)
+    page.goto(demo_page.as_uri())
+    assert page.eval_on_selector_all("article.paper", "els => els.length") > 1
+    assert page.eval_on_selector("#paper-filter", "e => e.hidden") and page.query_selector("#paper-filter input") is None
+
+
 def test_light_and_dark_screenshots(demo_page, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     backgrounds = {}

@@ -42,3 +42,15 @@ def test_a_commentary_links_only_to_its_own_articles():  # L13 d
     assert f'href="{own}"' in html and html.count("<a ") == 1
     assert "2501.99999" in html and "a blog" in html  # the text stays, unlinked
     assert "evil.example" not in html and "arxiv.org/abs/2501.99999" not in html
+
+
+def test_the_safety_check_accepts_only_the_packaged_filter_script():
+    from digest.render.html import _asset
+    from safe_html import assert_safe_html
+    head = '<html><head><meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src \'self\'; ' \
+           'base-uri \'none\'; form-action \'none\'"></head><body>'
+    assert_safe_html(head + f"<script>{_asset('filter.js')}</script></body></html>")
+    for bad in ("<script>alert(1)</script>", f"<script>{_asset('filter.js')} alert(1)</script>",
+                '<script src="https://evil.example/x.js"></script>'):
+        with pytest.raises(AssertionError, match="script"):
+            assert_safe_html(head + bad + "</body></html>")

@@ -134,20 +134,31 @@ def long_date(day: dt.date) -> str:
 
 
 @functools.cache
-def stylesheet() -> tuple[Markup, str]:
-    """The inline stylesheet and the Content-Security-Policy that allows exactly it (by hash)."""
-    css = resources.files("digest").joinpath("templates", "digest.css").read_text(encoding="utf-8")
-    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
-    csp = (f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'self'; "
+@functools.cache
+def _asset(name: str) -> str:
+    return resources.files("digest").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def _sha256(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+def stylesheet(script: str | None = None) -> tuple[Markup, str]:
+    """The inline stylesheet and the Content-Security-Policy that allows exactly it and, when
+    given, exactly the inline `script` (both by hash); nothing else may load or run."""
+    css = _asset("digest.css")
+    scripts = f"script-src 'sha256-{_sha256(script)}'; " if script else ""
+    csp = (f"default-src 'none'; style-src 'sha256-{_sha256(css)}'; {scripts}img-src 'self'; "
            "base-uri 'none'; form-action 'none'")
     return Markup(css), csp
 
 
 def render_page(digest: Digest, previous: dt.date | None = None, following: dt.date | None = None) -> str:
     """The complete HTML of one day's page; `previous`/`following` are the neighbouring built days."""
-    css, csp = stylesheet()
+    script = _asset("filter.js")
+    css, csp = stylesheet(script)
     return environment().get_template("digest.html.j2").render(
-        d=digest, css=css, csp=csp, previous=previous, following=following,
+        d=digest, css=css, csp=csp, script=Markup(script), previous=previous, following=following,
         topic_slugs=_unique_slugs([t.title for t in digest.topics]),
         overview_links=[a.link for t in digest.topics for a in t.articles] + [w.paper.abs_url for w in digest.papers],
     )

@@ -1,0 +1,33 @@
+// Keyword filter for the papers: progressive enhancement, the page is complete without it.
+// Every word typed must occur in a paper's text; other papers and their contents entries hide.
+(function () {
+  "use strict";
+  var box = document.getElementById("paper-filter");
+  var papers = Array.prototype.slice.call(document.querySelectorAll("article.paper"));
+  if (!box || papers.length === 0) { return; }
+  var input = document.createElement("input");
+  input.type = "search";
+  input.placeholder = "Filter papers by keyword";
+  input.setAttribute("aria-label", "Filter papers by keyword");
+  var count = document.createElement("span");
+  count.className = "count";
+  count.setAttribute("aria-live", "polite");
+  box.appendChild(input);
+  box.appendChild(count);
+  box.hidden = false;
+  var entries = papers.map(function (paper) {
+    var link = document.querySelector('#contents a[href="#' + paper.id + '"]');
+    return { paper: paper, text: paper.textContent.toLowerCase(), item: link ? link.parentNode : null };
+  });
+  input.addEventListener("input", function () {
+    var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var shown = 0;
+    entries.forEach(function (e) {
+      var hit = words.every(function (w) { return e.text.indexOf(w) !== -1; });
+      e.paper.hidden = !hit;
+      if (e.item) { e.item.hidden = !hit; }
+      if (hit) { shown += 1; }
+    });
+    count.textContent = words.length ? shown + " of " + entries.length + " papers" : "";
+  });
+}());
