@@ -108,3 +108,10 @@ def test_duplicate_guids_in_one_feed_keep_distinct_stories_apart():  # F13
     items = _item("One", "https://example.org/1", guid="same") + _item("Two", "https://example.org/2", guid="same")
     articles = parse_feed(_rss(items), FEED, NOW)
     assert [a.title for a in dedupe(articles)] == ["One", "Two"]
+
+
+def test_an_ill_formed_but_readable_feed_is_used_with_a_warning(caplog):
+    broken = _rss(_item("Readable story") + "<item><title>Unclosed & broken</title>")
+    articles = parse_feed(broken, FEED, NOW)
+    assert [a.title for a in articles][:1] == ["Readable story"]
+    assert any("not well-formed XML" in r.message and "Test" in r.message for r in caplog.records)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+import logging
 import re
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from digest.fetch.sources import Source
 from digest.fetch.text import aimed_at_ai, clean_text
 from digest.models import Article, SourceStatus
 
+log = logging.getLogger(__name__)
 FEED_WORKERS = 16
 SUMMARY_CHARS = 600
 TITLE_CHARS = 300
@@ -48,6 +50,9 @@ def parse_feed(body: bytes, feed: FeedConfig, fetched_at: dt.datetime) -> list[A
     parsed = _parse(body)
     if not parsed.get("version"):
         raise FeedError(f"not a feed ({parsed.get('bozo_exception') or 'unknown format'})")
+    # Ill-formed but readable: used, and said (a corrected charset declaration is routine, not news).
+    if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride):
+        log.warning("feed %s is not well-formed XML, read leniently: %s", feed.name, parsed.get("bozo_exception"))
     articles = []
     for entry in parsed.entries:
         link = entry.get("link", "").strip()
