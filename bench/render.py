@@ -44,11 +44,12 @@ def synthetic_digest(papers: int, topics: int, articles_per_topic: int = 8) -> D
         paper = Paper(arxiv_id=f"2604.{i:05d}", title=f"Paper {i}: a study of scaling laws", authors=["A. Author"] * 6,
                       summary=PARAGRAPH, categories=["cs.LG", "cs.AI"], primary_category="cs.LG",
                       abs_url=f"https://arxiv.org/abs/2604.{i:05d}", pdf_url=f"https://arxiv.org/pdf/2604.{i:05d}")
+        echo = {"arxiv_id": paper.arxiv_id, "title": paper.title}
         writeups.append(PaperWriteup(
-            paper=paper, summary=_section(PaperSummary(arxiv_id=paper.arxiv_id, summary=PARAGRAPH)),
-            review=_section(PaperReview(**{f: PARAGRAPH for f in PaperReview.model_fields} | {"arxiv_id": paper.arxiv_id})),
+            paper=paper, summary=_section(PaperSummary(arxiv_id=paper.arxiv_id, title=paper.title, summary=PARAGRAPH)),
+            review=_section(PaperReview(**{f: PARAGRAPH for f in PaperReview.model_fields} | echo)),
             directions=_section(ResearchDirections(**{f: [PARAGRAPH[:200]] * 3 for f in ResearchDirections.model_fields}
-                                                   | {"arxiv_id": paper.arxiv_id})),
+                                                   | echo)),
         ))
     topic_list = [
         Topic(title=f"Topic {t}", description="What happened in this area today.",

@@ -93,15 +93,18 @@ Ideas = Annotated[list[Idea], Field(min_length=1)]
 
 
 ArxivIdEcho = Annotated[str, Field(description="The arXiv id from the paper block, copied exactly.")]
+TitleEcho = Annotated[str, Field(description="The title from the paper block, copied exactly.")]
 
 
 class PaperSummary(BaseModel):
     arxiv_id: ArxivIdEcho
+    title: TitleEcho
     summary: Text = Field(description="A plain-language summary for a general reader, one paragraph.")
 
 
 class PaperReview(BaseModel):
     arxiv_id: ArxivIdEcho
+    title: TitleEcho
     summary_of_content: Text
     weaknesses: Text
     technical_soundness: Text
@@ -112,6 +115,7 @@ class PaperReview(BaseModel):
 
 class ResearchDirections(BaseModel):
     arxiv_id: ArxivIdEcho
+    title: TitleEcho
     direct_extensions: Ideas
     novel_directions: Ideas
     unexplored_problems: Ideas

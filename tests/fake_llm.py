@@ -69,6 +69,11 @@ def instance(schema: dict, root: dict, prompt: str, name: str = "", text: str | 
         return True
     if name == "arxiv_id" and wrong_paper:
         return "2501.99999"
+    if name == "title" and wrong_paper:
+        return "Quantum chromodynamics of sheep herding"
+    if name == "title" and text is None and not wrong_paper:
+        echoed = re.search(r"^Title: (.*)$", prompt, re.M)
+        return echoed.group(1) if echoed else "unknown"
     if name == "arxiv_id" and text is None:
         echoed = re.search(r"^arXiv id: (.*)$", prompt, re.M)
         return echoed.group(1) if echoed else "unknown"

@@ -44,23 +44,23 @@ def test_numbers_absent_from_the_abstract_are_flagged(papers):
 
 def test_a_failing_section_is_kept_and_marked_unverified(papers):
     a, b = papers[0], papers[1]
-    section = Section(status="ok", content=PaperSummary(arxiv_id=a.arxiv_id, summary=writeup(b)))
+    section = Section(status="ok", content=PaperSummary(arxiv_id=a.arxiv_id, title=a.title, summary=writeup(b)))
     checked = check_section(section, a)
     assert checked.status == "unverified" and "content words" in checked.error
     assert checked.content == section.content  # kept, shown with the abstract beside it
-    assert check_section(Section(status="ok", content=PaperSummary(arxiv_id=a.arxiv_id, summary=writeup(a))), a).status == "ok"
+    assert check_section(Section(status="ok", content=PaperSummary(arxiv_id=a.arxiv_id, title=a.title, summary=writeup(a))), a).status == "ok"
 
 
 @pytest.mark.parametrize("echo", ["{id}", "arXiv:{id}v3", "https://arxiv.org/abs/{id}", " {id} "])
 def test_the_echoed_id_may_carry_prefix_and_version(papers, echo):
     paper = papers[0]
-    section = Section(status="ok", content=PaperSummary(arxiv_id=echo.format(id=paper.arxiv_id), summary=writeup(paper)))
+    section = Section(status="ok", content=PaperSummary(arxiv_id=echo.format(id=paper.arxiv_id), title=paper.title, summary=writeup(paper)))
     assert check_section(section, paper).status == "ok"
 
 
 def test_a_write_up_naming_another_paper_is_unverified_even_when_on_topic(papers):  # L13 b
     paper, other = papers[0], papers[1]
-    section = Section(status="ok", content=PaperSummary(arxiv_id=other.arxiv_id, summary=writeup(paper)))
+    section = Section(status="ok", content=PaperSummary(arxiv_id=other.arxiv_id, title=paper.title, summary=writeup(paper)))
     checked = check_section(section, paper)
     assert checked.status == "unverified" and f"names arXiv id '{other.arxiv_id}', not {paper.arxiv_id}" in checked.error
 
@@ -83,3 +83,15 @@ def test_a_model_that_answers_for_another_paper_is_caught_in_every_section(fake_
     written = asyncio.run(go())
     assert written.summary.status == "unverified" and "2501.99999" in written.summary.error
     assert written.directions.status == "unverified" and written.review.status == "ok"
+
+
+def test_the_echoed_title_may_be_cut_short_but_not_another_papers(papers):  # L13 b
+    paper, other = papers[0], papers[1]
+
+    def status(title):
+        content = PaperSummary(arxiv_id=paper.arxiv_id, title=title, summary=writeup(paper))
+        return check_section(Section(status="ok", content=content), paper)
+    assert status(paper.title.upper()).status == "ok"
+    assert status(" ".join(paper.title.split()[:4])).status == "ok"  # truncated
+    wrong = status(other.title)
+    assert wrong.status == "unverified" and "another title" in wrong.error

@@ -127,17 +127,17 @@ def test_budget_stops_calls(fake_llm):  # L14
 
 
 def test_answers_are_cleaned_before_validation():
-    text = '<think>plan {not json}</think>\n```json\n{"arxiv_id": "1", "summary": "a summary long enough"}\n```'
-    assert extract_json(text) == '{"arxiv_id": "1", "summary": "a summary long enough"}'
+    text = '<think>plan {not json}</think>\n```json\n{"arxiv_id": "1", "title": "T", "summary": "a summary long enough"}\n```'
+    assert extract_json(text) == '{"arxiv_id": "1", "title": "T", "summary": "a summary long enough"}'
     assert parse_answer(text, PaperSummary).summary == "a summary long enough"
-    multiline = '{"arxiv_id": "1", "summary": "line one\nline two of the summary"}'
+    multiline = '{"arxiv_id": "1", "title": "T", "summary": "line one\nline two of the summary"}'
     assert parse_answer(multiline, PaperSummary).summary.startswith("line one")
     with pytest.raises(LLMError, match="schema"):
-        parse_answer('{"arxiv_id": "1", "summary": 3}', PaperSummary)
+        parse_answer('{"arxiv_id": "1", "title": "T", "summary": 3}', PaperSummary)
     with pytest.raises(LLMError, match="schema"):
-        parse_answer('{"arxiv_id": "1", "summary": ""}', PaperSummary)  # empty answers are not answers
+        parse_answer('{"arxiv_id": "1", "title": "T", "summary": ""}', PaperSummary)  # empty answers are not answers
     with pytest.raises(LLMError, match="not valid JSON"):
-        parse_answer('{"arxiv_id": "1", "summary": "unterminated}', PaperSummary)
+        parse_answer('{"arxiv_id": "1", "title": "T", "summary": "unterminated}', PaperSummary)
 
 
 def test_bounded_schema_caps_lists_for_grammar_servers(fake_llm):
@@ -145,7 +145,7 @@ def test_bounded_schema_caps_lists_for_grammar_servers(fake_llm):
     from digest.models import ResearchDirections
 
     directions = bounded_schema(ResearchDirections.model_json_schema())
-    lists = [p for name, p in directions["properties"].items() if name != "arxiv_id"]
+    lists = [p for name, p in directions["properties"].items() if name not in ("arxiv_id", "title")]
     assert len(lists) == 4 and all(p["maxItems"] == MAX_LIST_ITEMS for p in lists)
     assert "maxItems" not in ResearchDirections.model_json_schema()["properties"]["novel_directions"]  # a copy
     _summary(_client(fake_llm, "json_object"))

@@ -65,9 +65,9 @@ def _canary_digest() -> Digest:
         return Section(status="ok", content=content, provenance=prov)
 
     writeup = PaperWriteup(
-        paper=paper, summary=ok(PaperSummary(arxiv_id=c, summary=c)),
+        paper=paper, summary=ok(PaperSummary(arxiv_id=c, title=c, summary=c)),
         review=ok(PaperReview(**{f: c for f in PaperReview.model_fields})),
-        directions=ok(ResearchDirections(**{f: c if f == "arxiv_id" else [c] for f in ResearchDirections.model_fields})),
+        directions=ok(ResearchDirections(**{f: c if f in ("arxiv_id", "title") else [c] for f in ResearchDirections.model_fields})),
     )
     unavailable = PaperWriteup(paper=paper.model_copy(update={"arxiv_id": "2604.00002"}),
                                summary=Section(status="unavailable", error=c, provenance=prov),

@@ -1,7 +1,7 @@
 """Grounding: does a paper write-up describe the paper it is filed under?
 
-Every write-up echoes the arXiv id it was given; an answer naming another id was written for
-another paper (or from a mixed-up request). Two more checks against the title and abstract
+Every write-up echoes the arXiv id and title it was given; an answer naming another id or title
+was written for another paper (or from a mixed-up request). Two more checks against the title and abstract
 (the source), for the summary and the review:
 - content overlap: the share of the write-up's distinct content words (lower-cased, light
   suffix stemming, stopwords and short words dropped) that also occur in the source must reach
@@ -20,6 +20,8 @@ from digest.models import Paper, Section
 
 # Calibrated on swapped pairs of real arXiv abstracts (tests/test_grounding.py prints the rates).
 MIN_OVERLAP = 0.35
+# The echoed title may be cut short or reflowed, but most of its words must be the paper's own.
+MIN_TITLE_OVERLAP = 0.6
 _WORD = re.compile(r"[a-z][a-z\-]{3,}")
 _ID_PREFIX = re.compile(r"^(arxiv:\s*|https?://arxiv\.org/abs/)", re.I)
 _VERSION = re.compile(r"v\d+$")
@@ -94,7 +96,7 @@ def echoed_id(content: BaseModel) -> str | None:
 
 def _text(content: BaseModel) -> str:
     parts = []
-    for value in content.model_dump(exclude={"arxiv_id"}).values():
+    for value in content.model_dump(exclude={"arxiv_id", "title"}).values():
         parts.extend(value if isinstance(value, list) else [value])
     return "\n".join(str(p) for p in parts)
 
@@ -109,6 +111,9 @@ def check_section(section: Section, paper: Paper, content_checks: bool = True) -
     if echoed is not None and echoed.lower() != paper.arxiv_id.lower():
         named = f"arXiv id '{echoed}'" if _ARXIV_ID.fullmatch(echoed) else "no valid arXiv id"
         found.append(f"it names {named}, not {paper.arxiv_id}")
+    title = getattr(section.content, "title", None)
+    if title is not None and overlap(title, paper.title) < MIN_TITLE_OVERLAP:
+        found.append("it names another title")
     if content_checks:
         found += problems(_text(section.content), paper)
     if not found:
