@@ -36,7 +36,9 @@ def test_embedded_model_writes_two_papers():
     assert llm.usage.calls >= 6 and llm.usage.completion_tokens > 0
     for w in writeups:
         # Output is grammar-constrained to the schema: the summary must parse and say something.
-        assert w.summary.status == "ok", w.summary.error
+        # The grounding check may still flag it (a 135M model invents numbers): then it says why.
+        assert w.summary.status in ("ok", "unverified"), w.summary.error
+        assert w.summary.status == "ok" or w.summary.error
         assert len(w.summary.content.summary.split()) >= 5
         assert w.summary.provenance.models == [EMBEDDED_MODEL]
         for section in (w.review, w.directions):

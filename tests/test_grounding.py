@@ -51,7 +51,7 @@ def test_a_failing_section_is_kept_and_marked_unverified(papers):
     assert check_section(Section(status="ok", content=PaperSummary(arxiv_id=a.arxiv_id, title=a.title, summary=writeup(a))), a).status == "ok"
 
 
-@pytest.mark.parametrize("echo", ["{id}", "arXiv:{id}v3", "https://arxiv.org/abs/{id}", " {id} "])
+@pytest.mark.parametrize("echo", ["{id}", "arXiv:{id}v3", "https://arxiv.org/abs/{id}", " {id} ", "./{id}"])
 def test_the_echoed_id_may_carry_prefix_and_version(papers, echo):
     paper = papers[0]
     section = Section(status="ok", content=PaperSummary(arxiv_id=echo.format(id=paper.arxiv_id), title=paper.title, summary=writeup(paper)))

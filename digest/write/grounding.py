@@ -23,9 +23,7 @@ MIN_OVERLAP = 0.35
 # The echoed title may be cut short or reflowed, but most of its words must be the paper's own.
 MIN_TITLE_OVERLAP = 0.6
 _WORD = re.compile(r"[a-z][a-z\-]{3,}")
-_ID_PREFIX = re.compile(r"^(arxiv:\s*|https?://arxiv\.org/abs/)", re.I)
-_VERSION = re.compile(r"v\d+$")
-_ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7}")
+_ARXIV_ID = re.compile(r"(?<![\d.])\d{4}\.\d{4,5}(?!\d)|[a-z\-]+(\.[A-Z]{2})?/\d{7}")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?%?")
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
 STOPWORDS = frozenset("""
@@ -87,11 +85,14 @@ def problems(writeup: str, paper: Paper) -> list[str]:
 
 
 def echoed_id(content: BaseModel) -> str | None:
-    """The arXiv id a write-up names, without "arXiv:" and version (None when it has none)."""
+    """The arXiv id a write-up names (the first id-shaped token of its `arxiv_id`, so "arXiv:",
+    "./", a URL or a version around it do not matter); "" when it names none, None when the
+    write-up has no `arxiv_id` field."""
     raw = getattr(content, "arxiv_id", None)
     if raw is None:
         return None
-    return _VERSION.sub("", _ID_PREFIX.sub("", raw.strip()))
+    found = _ARXIV_ID.search(raw)
+    return found.group(0) if found else ""
 
 
 def _text(content: BaseModel) -> str:
@@ -109,7 +110,7 @@ def check_section(section: Section, paper: Paper, content_checks: bool = True) -
     found = []
     echoed = echoed_id(section.content)
     if echoed is not None and echoed.lower() != paper.arxiv_id.lower():
-        named = f"arXiv id '{echoed}'" if _ARXIV_ID.fullmatch(echoed) else "no valid arXiv id"
+        named = f"arXiv id '{echoed}'" if echoed else "no valid arXiv id"
         found.append(f"it names {named}, not {paper.arxiv_id}")
     title = getattr(section.content, "title", None)
     if title is not None and overlap(title, paper.title) < MIN_TITLE_OVERLAP:

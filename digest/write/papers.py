@@ -45,9 +45,13 @@ async def write_paper(paper: Paper, llm: LLMClient, models: TaskModels) -> Paper
     """The three sections of one paper, written concurrently; from the full text when the paper
     has one (a section whose request overflows the model's window is written from the abstract)."""
     block = paper_block(paper)
-    kind, shorter = ("fulltext", {"paper_block": paper_block(paper, fulltext=False)}) if paper.fulltext else ("abstract", None)
+    # The id (a checked arXiv id, never free text) is repeated after the data block: small models
+    # copy the nearest occurrence. The title stays inside the block: it is untrusted text.
+    echo = {"arxiv_id": paper.arxiv_id}
+    kind, shorter = (("fulltext", {"paper_block": paper_block(paper, fulltext=False), **echo}) if paper.fulltext
+                     else ("abstract", None))
     summary, review, directions = await asyncio.gather(*(
-        write_section(llm, prompt_id, model, schema, kind, shorter, paper_block=block)
+        write_section(llm, prompt_id, model, schema, kind, shorter, paper_block=block, **echo)
         for prompt_id, model, schema in (("paper_summary", models.summary, PaperSummary),
                                          ("paper_review", models.review, PaperReview),
                                          ("research_directions", models.directions, ResearchDirections))
