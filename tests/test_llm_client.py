@@ -12,6 +12,9 @@ from digest.llm.prompts import load_prompt
 from digest.models import PaperSummary
 
 
+ID = "2604.00001"
+
+
 def _client(server, mode="json_schema"):
     ep = resolve_endpoint(LLMConfig(base_url=server.base_url, structured_output=mode), environ={"OPENAI_API_KEY": "k"})
     return LLMClient(ep, concurrency=2, timeout=5, temperature=0)
@@ -23,7 +26,7 @@ def _errors(client, blocks: list[str]) -> list[str]:
         out = []
         for block in blocks:
             try:
-                await client.complete("m", load_prompt("paper_summary"), PaperSummary, paper_block=block)
+                await client.complete("m", load_prompt("paper_summary"), PaperSummary, paper_block=block, arxiv_id=ID)
             except LLMError as exc:
                 out.append(str(exc))
         await client.close()
@@ -35,7 +38,7 @@ def _summary(client, model="m"):
     async def go():
         try:
             return await client.complete(model, load_prompt("paper_summary"), PaperSummary,
-                                         paper_block="<paper>\nTitle: A Test Paper\n</paper>")
+                                         paper_block="<paper>\nTitle: A Test Paper\n</paper>", arxiv_id=ID)
         finally:
             await client.close()
     return asyncio.run(go())
@@ -115,9 +118,9 @@ def test_budget_stops_calls(fake_llm):  # L14
     prompt = load_prompt("paper_summary")
 
     async def two():
-        await client.complete("m", prompt, PaperSummary, paper_block="<paper>Title: One</paper>")
+        await client.complete("m", prompt, PaperSummary, paper_block="<paper>Title: One</paper>", arxiv_id=ID)
         try:
-            await client.complete("m", prompt, PaperSummary, paper_block="<paper>Title: Two</paper>")
+            await client.complete("m", prompt, PaperSummary, paper_block="<paper>Title: Two</paper>", arxiv_id=ID)
         finally:
             await client.close()
 
