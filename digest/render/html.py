@@ -29,11 +29,17 @@ _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 _HREFLESS_LINK = re.compile(r'<a\b(?![^>]*\bhref=)[^>]*>(.*?)</a>', re.S)
 
 
+# A lower-case http(s) scheme followed by a host character: an absolute http(s) URL with a host.
+_PLAIN_HTTP = re.compile(r"https?://[A-Za-z0-9\[]")
+
+
 def safe_url(url: str | None) -> str:
     """`url` if it is an absolute http(s) URL (checked after percent-decoding), else ''."""
     if not url:
         return ""
     url = url.strip()
+    if _PLAIN_HTTP.match(url):  # the common case, and the answer the full check below would give
+        return url
     decoded = urllib.parse.unquote(url).strip().lower()
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
