@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import hashlib
 import logging
 import re
@@ -38,6 +39,9 @@ class FeedError(Exception):
 _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE([^\[>]{0,500})\[.*?\]\s*>", re.S | re.I)
 
 
+# The source's check and parse_feed read the same body right after each other: parse it once.
+# One slot per worker; fetch_news empties the cache when it is done.
+@functools.lru_cache(maxsize=16)
 def _parse(body: bytes) -> feedparser.FeedParserDict:
     return feedparser.parse(_INTERNAL_SUBSET.sub(rb"<!DOCTYPE\1>", body, count=1))
 
@@ -115,8 +119,11 @@ def fetch_news(cfg: NewsConfig, date: dt.date, source: Source,
     Feeds are fetched in parallel (`workers` at a time; the source limits requests per host), so
     with enough workers the slowest feed sets the time.
     """
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda feed: _one_feed(feed, cfg, date, source), cfg.feeds))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda feed: _one_feed(feed, cfg, date, source), cfg.feeds))
+    finally:
+        _parse.cache_clear()
     articles = [a for items, _ in results for a in items]
     statuses = [status for _, status in results]
     articles.sort(key=lambda a: a.published, reverse=True)
