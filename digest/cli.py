@@ -162,7 +162,7 @@ def run_build(args: argparse.Namespace) -> int:
         llm = open_llm(stack, config, args.output / "llama-server.log", cache)
         if not args.snapshot:
             preflight(llm)
-        progress = LiveReporter(args.console) if getattr(args, "console", None) else Reporter()
+        progress = LiveReporter(args.console) if args.console else Reporter()
         stack.callback(progress.close)
         deps = Deps(source=source, llm=llm, output=args.output,
                     pacer=Pacer(config.arxiv.delay_seconds), progress=progress)

@@ -1,6 +1,8 @@
 """arXiv parsing on real recorded responses, and the choice between announcement feed and API."""
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 
@@ -123,13 +125,18 @@ def _fake_arxiv(answers: dict[str, bytes]):
     srv = Server()
     state = {"now": 0.0, "active": 0, "peak": 0, "starts": []}
 
+    lock = threading.Lock()
+
     def route(body):
         def answer(headers):
-            state["active"] += 1
-            state["peak"] = max(state["peak"], state["active"])
-            state["starts"].append(state["now"])
-            state["now"] += 0.4  # the request takes time on the fake clock too
-            state["active"] -= 1
+            with lock:
+                state["active"] += 1
+                state["peak"] = max(state["peak"], state["active"])
+                state["starts"].append(state["now"])
+                state["now"] += 0.4  # the request takes time on the fake clock too
+            time.sleep(0.05)  # real time too, so overlapping connections would be seen
+            with lock:
+                state["active"] -= 1
             return 200, {"Content-Type": "application/xml"}, body
         return answer
     for path, body in answers.items():
