@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from digest import __version__
-from digest.config import Config, ConfigError, load_config, masked, resolve_endpoint
+from digest.config import Config, ConfigError, SiteConfig, load_config, masked, resolve_endpoint
 from digest.fetch.arxiv import today as arxiv_today
 from digest.fetch.http import Policy, make_client
 from digest.fetch.sources import LiveSource, Pacer, ReplaySource
@@ -115,9 +115,9 @@ def run_lock(output: Path) -> Iterator[None]:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    site_url = load_config(args.config).site.url if args.config.exists() else None
+    site = load_config(args.config).site if args.config.exists() else SiteConfig()
     with run_lock(args.output):
-        days = [d.date for d in render_site(args.output, site_url)]
+        days = [d.date for d in render_site(args.output, site)]
     if args.date not in days:
         print(f"digest: no digest.json for {args.date} in {args.output}; build it first", file=sys.stderr)
         return EXIT_NOT_PUBLISHED

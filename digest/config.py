@@ -129,6 +129,7 @@ class LLMConfig(Strict):
 
 class SiteConfig(Strict):
     url: str | None = None  # public URL of the output folder, for absolute links in feed.xml
+    inline_max: int = Field(100, ge=0)  # larger days put reviews and directions on the paper pages only
 
 
 class Config(Strict):

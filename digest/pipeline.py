@@ -156,7 +156,7 @@ def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> Ru
         status = EXIT_NOT_PUBLISHED
     else:
         deps.progress.stage("publishing", "the page, the archive and the feed")
-        page = str(publish(digest, deps.output, config.site.url))
+        page = str(publish(digest, deps.output, config.site))
         status = EXIT_DEGRADED if problems else EXIT_PUBLISHED
     report = RunReport(
         date=date, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), page=page,

@@ -19,7 +19,7 @@ FORBIDDEN_ATTRS = {"style", "srcdoc", "formaction", "ping"}
 URL_ATTRS = {"href", "src", "action", "poster", "cite", "background", "xlink:href", "srcset"}
 CSP_REQUIRED = ("default-src 'none'", "img-src 'self'", "base-uri 'none'", "form-action 'none'")
 # Links between our own pages (archive, previous/next day, feed) are the only relative URLs.
-SITE_LINK = re.compile(r"^(\.\./)?((\d{4}-\d{2}-\d{2}/)?index\.html(#[a-z0-9-]{1,80})?|feed\.xml)$")
+SITE_LINK = re.compile(r"^(\.\./){0,2}((\d{4}-\d{2}-\d{2}/)?(index|papers/[a-z0-9-]{1,60})\.html(#[a-z0-9-]{1,80})?|feed\.xml)$")
 
 
 # The one inline script a page may carry: the packaged keyword filter, identified by its hash.

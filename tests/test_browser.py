@@ -87,6 +87,18 @@ def test_without_javascript_the_page_is_complete_and_the_filter_absent(demo_page
     assert page.eval_on_selector("#paper-filter", "e => e.hidden") and page.query_selector("#paper-filter input") is None
 
 
+def test_a_paper_page_loads_clean_and_leads_back_to_its_paper(demo_page, browser):
+    day, _, _ = _open(browser, demo_page)
+    href = day.get_attribute("article.paper a.permalink", "href")
+    anchor = day.get_attribute("article.paper", "id")
+    paper, errors, requests = _open(browser, demo_page.parent / href)
+    assert errors == [] and requests == [(demo_page.parent / href).as_uri()]
+    assert paper.is_visible("section.review h2") and paper.is_visible("section.directions h2")  # unfolded
+    paper.click(f"nav.daynav a[href='../index.html#{anchor}']")
+    assert paper.url == f"{demo_page.as_uri()}#{anchor}"
+    assert -2 <= paper.evaluate(f"document.getElementById({anchor!r}).getBoundingClientRect().top") < 900
+
+
 def test_light_and_dark_screenshots(demo_page, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     backgrounds = {}
@@ -119,5 +131,7 @@ def test_pages_conform_to_html5(which, demo_page, hostile_build, tmp_path):
     path = demo_page if which == "demo" else tmp_path / "hostile.html"
     if which == "hostile":
         path.write_text(hostile_build)
-    errors = validator.Validator(format="text").validate([str(path), str(demo_page.parent.parent / "index.html")])
+    paper_page = next((demo_page.parent / "papers").glob("*.html"))
+    errors = validator.Validator(format="text").validate([str(path), str(demo_page.parent.parent / "index.html"),
+                                                          str(paper_page)])
     assert errors == 0  # the checker prints each error above

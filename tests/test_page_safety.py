@@ -9,15 +9,24 @@ from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
 from digest.cli import main
 from digest.models import (Article, Commentary, Digest, Overview, Paper, PaperReview, PaperSummary, PaperWriteup,
                            Provenance, ResearchDirections, Section, SourceStatus, Topic)
-from digest.render.html import render_page
+from digest.render.html import render_page, render_paper_page
 from digest.render.site import render_archive
 from safe_html import assert_safe_html
 
 CANARY = "\"'><script>canary()</script><img src=x onerror=canary()>"
 TEMPLATES = Path(__file__).parent.parent / "digest" / "templates"
+# What the hostile model and feed items try to smuggle in; none of it may reach a page.
+NEUTRALIZED = ("<iframe", "<details open", "ontoggle", "<base", "http-equiv=\"refresh\"", "<style>body",
+               "attacker.example", "data:text", 'href="/admin"', 'href="//evil', "hidden plan", "__pwned=1")
 
-def test_hostile_build_holds_every_invariant(hostile_build):  # R3 (feed HTML feedparser lets through)
+def test_hostile_build_holds_every_invariant(hostile_build, tmp_path):  # R3 (feed HTML feedparser lets through)
     assert_safe_html(hostile_build)  # R1-R4, R8, R9: no active markup, only http(s) links, CSP first
+    paper_pages = list((tmp_path / "hostile-site" / DEMO_DATE / "papers").glob("*.html"))
+    assert paper_pages
+    for path in paper_pages:  # the hostile reviews unfolded on the papers' own pages
+        html = path.read_text()
+        assert_safe_html(html)
+        assert "<script" not in html and not [bad for bad in NEUTRALIZED if bad in html]
 
 
 def test_markup_in_text_fields_is_shown_as_text(hostile_build):  # R1
@@ -32,8 +41,7 @@ def test_dangerous_link_schemes_leave_no_link(hostile_build):  # R2
 
 
 def test_model_markdown_attacks_are_neutralized(hostile_build):  # R4, R9
-    for bad in ("<iframe", "<details open", "ontoggle", "<base", "http-equiv=\"refresh\"", "<style>body",
-                "attacker.example", "data:text", 'href="/admin"', 'href="//evil', "hidden plan", "__pwned=1"):
+    for bad in NEUTRALIZED:
         assert bad not in hostile_build, bad
     assert "<strong>fine</strong>" in hostile_build
 
@@ -83,7 +91,9 @@ def _canary_digest() -> Digest:
 
 def test_canary_in_every_template_variable_never_runs():  # R6
     digest = _canary_digest()
-    for html in (render_page(digest, dt.date(2026, 4, 29), dt.date(2026, 5, 1)), render_archive([digest])):
+    pages = [render_page(digest, dt.date(2026, 4, 29), dt.date(2026, 5, 1)), render_page(digest, inline_max=0),
+             render_archive([digest])] + [render_paper_page(digest, w) for w in digest.papers]
+    for html in pages:
         assert html.count("<script") <= 1 and "<img" not in html  # at most the filter, checked by hash below
         assert "canary()</script>" not in html.replace("&lt;/script&gt;", "")
         assert_safe_html(html)

@@ -7,8 +7,10 @@ import feedparser
 
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
 from digest.cli import main
+from digest.config import SiteConfig
 from digest.models import Digest
 from safe_html import assert_safe_html
+from digest.render.html import paper_anchor, paper_page
 from digest.render.site import SCHEMA_VERSION, load_digests, publish
 
 
@@ -18,7 +20,7 @@ def _two_days(tmp_path):
                  "--output", str(site)]) == 0
     [today] = load_digests(site)
     earlier = today.model_copy(update={"date": dt.date(2026, 4, 29), "topics": today.topics[:1]})
-    publish(earlier, site, "https://digest.example/")
+    publish(earlier, site, SiteConfig(url="https://digest.example/"))
     return site, today, earlier
 
 
@@ -87,3 +89,39 @@ def test_publishing_a_day_rewrites_only_it_and_its_neighbours(fake_llm, tmp_path
     assert after["2026-04-20"] == inode["2026-04-20"] and after["2026-04-29"] == inode["2026-04-29"]
     assert after["2026-04-30"] != inode["2026-04-30"]  # its "next day" link now exists
     assert "../2026-05-01/index.html" in Page((site / "2026-04-30" / "index.html").read_text()).hrefs
+
+
+def test_every_paper_has_its_own_page_linked_both_ways(fake_llm, tmp_path):
+    site, today, _ = _two_days(tmp_path)
+    day = Page((site / DEMO_DATE / "index.html").read_text())
+    pages = sorted((site / DEMO_DATE / "papers").glob("*.html"))
+    assert len(pages) == len(today.papers)
+    for w in today.papers:
+        relative = paper_page(w.paper.arxiv_id)
+        assert relative in day.hrefs
+        html = (site / DEMO_DATE / relative).read_text()
+        assert_safe_html(html)
+        page = Page(html)
+        assert f"../index.html#{paper_anchor(w.paper.arxiv_id)}" in page.hrefs and "../../index.html" in page.hrefs
+        assert w.paper.title in page.plain and "6. Overall Evaluation" in page.plain
+        assert "<details" not in html  # nothing folded on the paper's own page
+
+
+def test_a_large_day_links_to_the_paper_pages_instead_of_inlining(fake_llm, tmp_path):
+    site, today, _ = _two_days(tmp_path)
+    big = today.model_copy(update={"date": dt.date(2026, 5, 1)})
+    publish(big, site, SiteConfig(inline_max=len(today.papers) - 1))
+    html = (site / "2026-05-01" / "index.html").read_text()
+    assert_safe_html(html)
+    assert "Overall Evaluation" not in html and 'id="notice-paper-pages"' in html
+    assert html.count("AI Review and Research Directions →") == len(today.papers)
+    assert len(list((site / "2026-05-01" / "papers").glob("*.html"))) == len(today.papers)
+    inline = (site / "2026-04-29" / "index.html").read_text()  # same papers, rendered at the default limit
+    assert inline.count("6. Overall Evaluation") == len(today.papers) and 'id="notice-paper-pages"' not in inline
+
+
+def test_a_rebuild_removes_the_pages_of_papers_no_longer_selected(fake_llm, tmp_path):
+    site, today, _ = _two_days(tmp_path)
+    publish(today.model_copy(update={"papers": today.papers[:2]}), site)
+    kept = {p.name for p in (site / DEMO_DATE / "papers").glob("*.html")}
+    assert kept == {paper_page(w.paper.arxiv_id).removeprefix("papers/") for w in today.papers[:2]}

@@ -22,7 +22,7 @@ import nh3
 from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
-from digest.models import Digest, PaperReview, ResearchDirections
+from digest.models import Digest, PaperReview, PaperWriteup, ResearchDirections
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "a", "br", "h4", "h5"}
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
@@ -49,6 +49,15 @@ def safe_url(url: str | None) -> str:
     return url
 
 
+def external_link(url: str | None, label: str) -> Markup:
+    """A link to `url` that leaves no opener or referrer behind, or `label` marked "(no safe link)"
+    when safe_url refuses the URL. A filter in Python: it runs a few times per paper."""
+    url = safe_url(url)
+    if not url:
+        return Markup("{} (no safe link)").format(label)
+    return Markup('<a href="{}" rel="noopener noreferrer">{}</a>').format(url, label)
+
+
 def slugify(text: str) -> str:
     """Lower-case `[a-z0-9-]` slug of `text` ('' becomes 'section')."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
@@ -58,6 +67,12 @@ def slugify(text: str) -> str:
 def paper_anchor(arxiv_id: str) -> str:
     """Stable anchor for a paper: 'paper-2604-21935' (old-style ids keep their archive name)."""
     return "paper-" + slugify(arxiv_id)
+
+
+def paper_page(arxiv_id: str) -> str:
+    """The paper's own page relative to its day's folder: 'papers/2604-21935.html'. A slug, so
+    no id from a feed can name a path outside that folder."""
+    return f"papers/{slugify(arxiv_id)}.html"
 
 
 @functools.lru_cache(maxsize=64)
@@ -78,10 +93,22 @@ def render_markdown(text: str | None, links: Iterable[str] | None = None) -> Mar
     when `links` is given only links to those URLs (a commentary may cite its own articles only)."""
     if not text:
         return Markup("")
+    return _sanitized(text, None if links is None else frozenset(safe_url(u) for u in links))
+
+
+def sanitized_cache_clear() -> None:
+    """Forget every cached rendering (benchmarks start each run cold, as a build does)."""
+    _sanitized.cache_clear()
+
+
+# Cached because a paper's summary, review and directions appear on the day page and on the
+# paper's own page: the second rendering is free. 4,096 entries of a few KB each at most.
+@functools.lru_cache(maxsize=4096)
+def _sanitized(text: str, allowed: frozenset[str] | None) -> Markup:
     # Raw HTML passes cmark-gfm (C, about 15 µs a paragraph) so that nh3 sees it whole: it drops
     # <script> and <style> with their content and every tag and attribute off the allowlist.
     html = cmarkgfm.markdown_to_html(_THINK.sub("", text), options=Options.CMARK_OPT_UNSAFE)
-    clean = _cleaner(None if links is None else frozenset(safe_url(u) for u in links)).clean(html)
+    clean = _cleaner(allowed).clean(html)
     # A link whose URL was refused keeps its text but is no longer a link.
     return Markup(_HREFLESS_LINK.sub(r"\1", clean))
 
@@ -130,7 +157,7 @@ def environment() -> jinja2.Environment:
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
     env.filters.update(md=render_markdown, review_md=review_markdown, directions_md=directions_markdown,
-                       safe_url=safe_url, anchor=paper_anchor, long_date=long_date)
+                       safe_url=safe_url, external_link=external_link, anchor=paper_anchor, paper_page=paper_page, long_date=long_date)
     return env
 
 
@@ -139,7 +166,6 @@ def long_date(day: dt.date) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
 
-@functools.cache
 @functools.cache
 def _asset(name: str) -> str:
     return resources.files("digest").joinpath("templates", name).read_text(encoding="utf-8")
@@ -159,12 +185,26 @@ def stylesheet(script: str | None = None) -> tuple[Markup, str]:
     return Markup(css), csp
 
 
-def render_page(digest: Digest, previous: dt.date | None = None, following: dt.date | None = None) -> str:
-    """The complete HTML of one day's page; `previous`/`following` are the neighbouring built days."""
+def render_page(digest: Digest, previous: dt.date | None = None, following: dt.date | None = None,
+                inline_max: int = 100) -> str:
+    """The complete HTML of one day's page; `previous`/`following` are the neighbouring built days.
+
+    A day of at most `inline_max` papers carries each review and set of research directions folded
+    under the paper; a larger day links to the paper pages for them (render_paper_page), which
+    keeps a 1,000-paper page near 3 MB instead of over 10 MB.
+    """
     script = _asset("filter.js")
     css, csp = stylesheet(script)
     return environment().get_template("digest.html.j2").render(
         d=digest, css=css, csp=csp, script=Markup(script), previous=previous, following=following,
+        inline=len(digest.papers) <= inline_max,
         topic_slugs=_unique_slugs([t.title for t in digest.topics]),
         overview_links=[a.link for t in digest.topics for a in t.articles] + [w.paper.abs_url for w in digest.papers],
     )
+
+
+def render_paper_page(digest: Digest, writeup: PaperWriteup) -> str:
+    """The complete HTML of one paper's page (`<date>/papers/<slug>.html`, see paper_page): its
+    summary, review and research directions unfolded, with links back to the day and the archive."""
+    css, csp = stylesheet()
+    return environment().get_template("paper.html.j2").render(d=digest, w=writeup, css=css, csp=csp)

@@ -16,9 +16,16 @@ from pathlib import Path
 from feedgen.feed import FeedGenerator
 from pydantic import ValidationError
 
+from digest.config import SiteConfig
 from digest.files import remove_partial_files, write_atomic
 from digest.models import Digest
-from digest.render.html import environment, render_page, stylesheet
+from digest.render.html import (
+    environment,
+    paper_page,
+    render_page,
+    render_paper_page,
+    stylesheet,
+)
 
 SCHEMA_VERSION = 1  # bump when a field of Digest changes meaning or disappears
 log = logging.getLogger(__name__)
@@ -80,17 +87,32 @@ def render_feed(digests: list[Digest], site_url: str | None) -> str:
     return fg.atom_str(pretty=True).decode("utf-8")
 
 
-def publish(digest: Digest, output: Path, site_url: str | None = None) -> Path:
-    """Write the day's digest.json and page, re-render its neighbours (their previous/next links
-    may change), then the archive and the feed. Returns the path of the day's index.html."""
+def publish(digest: Digest, output: Path, site: SiteConfig = SiteConfig()) -> Path:
+    """Write the day's digest.json, page and paper pages, re-render its neighbours (their
+    previous/next links may change), then the archive and the feed. Returns the path of the day's
+    index.html."""
     write_json(digest, output)
-    render_site(output, site_url, only={digest.date})
+    render_site(output, site, only={digest.date})
     return output / digest.date.isoformat() / "index.html"
 
 
-def render_site(output: Path, site_url: str | None = None, only: set[dt.date] | None = None) -> list[Digest]:
-    """Re-render the day pages (all, or the days in `only` and their neighbours), the archive and
-    the feed from the stored digest.json files.
+def write_paper_pages(digest: Digest, output: Path) -> None:
+    """Write `<output>/<date>/papers/<slug>.html` for every paper of the day and remove the pages
+    of papers the day no longer has (a rebuild with another selection)."""
+    folder = output / digest.date.isoformat()
+    wanted = set()
+    for writeup in digest.papers:
+        relative = paper_page(writeup.paper.arxiv_id)
+        wanted.add(folder / relative)
+        write_atomic(folder / relative, render_paper_page(digest, writeup))
+    for old in (folder / "papers").glob("*.html"):
+        if old not in wanted:
+            old.unlink()
+
+
+def render_site(output: Path, site: SiteConfig = SiteConfig(), only: set[dt.date] | None = None) -> list[Digest]:
+    """Re-render the day pages (all, or the days in `only` and their neighbours), the paper pages
+    of the days in `only` (or of all), the archive and the feed from the stored digest.json files.
 
     No network and no LLM; returns the digests found, oldest first.
     """
@@ -102,7 +124,9 @@ def render_site(output: Path, site_url: str | None = None, only: set[dt.date] | 
             continue  # neither this day nor a neighbour changed: its page is as it was
         before = dates[i - 1] if i > 0 else None
         after = dates[i + 1] if i + 1 < len(digests) else None
-        write_atomic(output / day.date.isoformat() / "index.html", render_page(day, before, after))
+        write_atomic(output / day.date.isoformat() / "index.html", render_page(day, before, after, site.inline_max))
+        if only is None or day.date in only:  # paper pages do not link to other days
+            write_paper_pages(day, output)
     write_atomic(output / "index.html", render_archive(digests))
-    write_atomic(output / "feed.xml", render_feed(digests, site_url))
+    write_atomic(output / "feed.xml", render_feed(digests, site.url))
     return digests
