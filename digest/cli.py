@@ -14,6 +14,7 @@ import datetime as dt
 import fcntl
 import functools
 import http.server
+import json
 import logging
 import sys
 import tempfile
@@ -38,7 +39,7 @@ from digest.llm.prompts import load_prompt
 from digest.models import Ping, RunReport
 from digest.pipeline import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, Deps, build, fetch
 from digest.progress import LiveReporter, Reporter
-from digest.render.site import render_site
+from digest.render.site import json_schema, render_site
 
 EXIT_USAGE = 2
 EXIT_CODES = "Exit codes: 0 published, 3 published but degraded, 1 not published (previous page kept), 2 usage or configuration error."
@@ -93,6 +94,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--date", type=_date, required=True, help="the day that must be among the rendered ones")
     r.add_argument("--config", type=Path, default=Path("sources.yaml"), help="sources.yaml (for site.url)")
     r.add_argument("--output", type=Path, default=Path("output"), help="site folder (default: output/)")
+    sub.add_parser("schema", help="print the JSON Schema of <date>/digest.json", parents=[common],
+                   description="Print the JSON Schema (draft 2020-12) that every <date>/digest.json follows.")
     return p
 
 
@@ -112,6 +115,11 @@ def run_lock(output: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=1, ensure_ascii=False))
+    return 0
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -260,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler], force=True)
     log.setLevel(logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO)
     try:
-        commands = {"build": run_build, "fetch": run_fetch, "check": run_check, "serve": run_serve, "render": run_render}
+        commands = {"build": run_build, "fetch": run_fetch, "check": run_check, "serve": run_serve, "render": run_render,
+                    "schema": run_schema}
         return commands[args.command](args)
     except (ConfigError, PreflightError) as exc:
         print(f"digest: configuration error: {exc}", file=sys.stderr)

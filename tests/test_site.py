@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import feedparser
 
@@ -125,3 +126,18 @@ def test_a_rebuild_removes_the_pages_of_papers_no_longer_selected(fake_llm, tmp_
     publish(today.model_copy(update={"papers": today.papers[:2]}), site)
     kept = {p.name for p in (site / DEMO_DATE / "papers").glob("*.html")}
     assert kept == {paper_page(w.paper.arxiv_id).removeprefix("papers/") for w in today.papers[:2]}
+
+
+def test_the_documented_schema_is_the_models_and_describes_a_built_day(fake_llm, tmp_path):
+    import jsonschema
+
+    from digest.render.site import json_schema
+    committed = json.loads((Path(__file__).parent.parent / "docs" / "digest.schema.json").read_text())
+    assert committed == json_schema(), "docs/digest.schema.json is out of date: digest schema > docs/digest.schema.json"
+    site, _, _ = _two_days(tmp_path)
+    validator = jsonschema.Draft202012Validator(committed, format_checker=jsonschema.FormatChecker())
+    payload = json.loads((site / DEMO_DATE / "digest.json").read_text())
+    validator.validate(payload)
+    del payload["digest"]["papers"][0]["review"]["status"]
+    payload["schema_version"] = 2
+    assert len(list(validator.iter_errors(payload))) == 2

@@ -31,6 +31,21 @@ SCHEMA_VERSION = 1  # bump when a field of Digest changes meaning or disappears
 log = logging.getLogger(__name__)
 
 
+def json_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of `<date>/digest.json`, derived from the pydantic models:
+    {"schema_version": 1, "digest": Digest}. docs/digest.schema.json is this, committed."""
+    digest = Digest.model_json_schema(mode="serialization")
+    defs = digest.pop("$defs")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "PaperBot Daily Digest: <date>/digest.json",
+        "type": "object",
+        "properties": {"schema_version": {"const": SCHEMA_VERSION}, "digest": {"$ref": "#/$defs/Digest"}},
+        "required": ["schema_version", "digest"],
+        "$defs": {"Digest": digest, **defs},
+    }
+
+
 def write_json(digest: Digest, output: Path) -> Path:
     """Write `<output>/<date>/digest.json`: {"schema_version": 1, "digest": <Digest>}."""
     path = output / digest.date.isoformat() / "digest.json"
