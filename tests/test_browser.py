@@ -11,6 +11,8 @@ import pytest
 
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
 from digest.cli import main
+from digest.render.html import render_page
+from digest.render.site import load_digests
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -97,6 +99,28 @@ def test_a_paper_page_loads_clean_and_leads_back_to_its_paper(demo_page, browser
     paper.click(f"nav.daynav a[href='../index.html#{anchor}']")
     assert paper.url == f"{demo_page.as_uri()}#{anchor}"
     assert -2 <= paper.evaluate(f"document.getElementById({anchor!r}).getBoundingClientRect().top") < 900
+
+
+LAYOUT_SHIFT = """() => new Promise(done => {
+  let total = 0;
+  new PerformanceObserver(list => { for (const e of list.getEntries()) total += e.value; })
+    .observe({type: "layout-shift", buffered: true});
+  setTimeout(() => done(total), 300);
+})"""
+
+
+def test_a_large_page_loads_without_layout_shift(demo_page, browser, tmp_path):
+    [day] = load_digests(demo_page.parent.parent)
+    many = [w.model_copy(update={"paper": w.paper.model_copy(update={"arxiv_id": f"2604.{i:05d}"})})
+            for i, w in enumerate(day.papers * 100)]  # 1,000 papers: the browser paints before the end
+    path = tmp_path / "large.html"
+    path.write_text(render_page(day.model_copy(update={"papers": many})))
+    for width in (1400, 400):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(path.as_uri())
+        assert page.evaluate(LAYOUT_SHIFT) == 0, width  # the filter box shows before the papers below it
+        page.fill("#paper-filter input", day.papers[0].paper.title.split()[0])
+        assert page.eval_on_selector_all("article.paper", "els => els.filter(e => !e.hidden).length") >= 100
 
 
 def test_light_and_dark_screenshots(demo_page, browser):

@@ -1,10 +1,11 @@
 // Keyword filter for the papers: progressive enhancement, the page is complete without it.
 // Every word typed must occur in a paper's text; other papers and their contents entries hide.
+// It runs right after its box, before the papers are parsed, so the box shows before they are
+// painted (no layout shift); it reads the papers at the first keystroke.
 (function () {
   "use strict";
   var box = document.getElementById("paper-filter");
-  var papers = Array.prototype.slice.call(document.querySelectorAll("article.paper"));
-  if (!box || papers.length === 0) { return; }
+  if (!box) { return; }
   var input = document.createElement("input");
   input.type = "search";
   input.placeholder = "Filter papers by keyword";
@@ -15,11 +16,15 @@
   box.appendChild(input);
   box.appendChild(count);
   box.hidden = false;
-  var entries = papers.map(function (paper) {
-    var link = document.querySelector('#contents a[href="#' + paper.id + '"]');
-    return { paper: paper, text: paper.textContent.toLowerCase(), item: link ? link.parentNode : null };
-  });
+  var entries = null;
+  function read() {
+    return Array.prototype.map.call(document.querySelectorAll("article.paper"), function (paper) {
+      var link = document.querySelector('#contents a[href="#' + paper.id + '"]');
+      return { paper: paper, text: paper.textContent.toLowerCase(), item: link ? link.parentNode : null };
+    });
+  }
   input.addEventListener("input", function () {
+    entries = entries || read();
     var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
     var shown = 0;
     entries.forEach(function (e) {
