@@ -101,6 +101,15 @@ def test_a_paper_page_loads_clean_and_leads_back_to_its_paper(demo_page, browser
     assert -2 <= paper.evaluate(f"document.getElementById({anchor!r}).getBoundingClientRect().top") < 900
 
 
+def test_on_a_phone_a_link_skips_the_contents(demo_page, browser):
+    wide, _, _ = _open(browser, demo_page)
+    assert not wide.is_visible("p.skip a")  # the contents are a sidebar there
+    phone = browser.new_page(viewport={"width": 400, "height": 800})
+    phone.goto(demo_page.as_uri())
+    phone.click("p.skip a")
+    assert -2 <= phone.evaluate("document.getElementById('today').getBoundingClientRect().top") < 800
+
+
 LAYOUT_SHIFT = """() => new Promise(done => {
   let total = 0;
   new PerformanceObserver(list => { for (const e of list.getEntries()) total += e.value; })

@@ -115,10 +115,12 @@ def test_a_large_day_links_to_the_paper_pages_instead_of_inlining(fake_llm, tmp_
     html = (site / "2026-05-01" / "index.html").read_text()
     assert_safe_html(html)
     assert "Overall Evaluation" not in html and 'id="notice-paper-pages"' in html
+    assert f'<details class="toc-papers"><summary>All {len(today.papers)} titles</summary>' in html  # a long contents list folds
     assert html.count("AI Review and Research Directions →") == len(today.papers)
     assert len(list((site / "2026-05-01" / "papers").glob("*.html"))) == len(today.papers)
     inline = (site / "2026-04-29" / "index.html").read_text()  # same papers, rendered at the default limit
     assert inline.count("6. Overall Evaluation") == len(today.papers) and 'id="notice-paper-pages"' not in inline
+    assert "toc-papers" not in inline
 
 
 def test_a_rebuild_removes_the_pages_of_papers_no_longer_selected(fake_llm, tmp_path):
