@@ -165,6 +165,9 @@ def test_pages_conform_to_html5(which, demo_page, hostile_build, tmp_path):
     if which == "hostile":
         path.write_text(hostile_build)
     paper_page = next((demo_page.parent / "papers").glob("*.html"))
+    [day] = load_digests(demo_page.parent.parent)
+    large = tmp_path / "large.html"  # the shape of a day past site.inline_max: summaries, folded contents
+    large.write_text(render_page(day, inline_max=0))
     errors = validator.Validator(format="text").validate([str(path), str(demo_page.parent.parent / "index.html"),
-                                                          str(paper_page)])
+                                                          str(paper_page), str(large)])
     assert errors == 0  # the checker prints each error above
