@@ -23,6 +23,7 @@ import nh3
 from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
+from digest.config import SiteConfig
 from digest.models import Digest, PaperReview, PaperWriteup, ResearchDirections
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "a", "br", "h4", "h5"}
@@ -176,6 +177,7 @@ def _sha256(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
+@functools.cache  # the same two answers for every page of a run
 def stylesheet(script: str | None = None) -> tuple[Markup, str]:
     """The inline stylesheet and the Content-Security-Policy that allows exactly it and, when
     given, exactly the inline `script` (both by hash); nothing else may load or run."""
@@ -187,7 +189,7 @@ def stylesheet(script: str | None = None) -> tuple[Markup, str]:
 
 
 def render_page(digest: Digest, previous: dt.date | None = None, following: dt.date | None = None,
-                inline_max: int = 100) -> str:
+                inline_max: int = SiteConfig().inline_max) -> str:
     """The complete HTML of one day's page; `previous`/`following` are the neighbouring built days.
 
     A day of at most `inline_max` papers carries each review and set of research directions folded
