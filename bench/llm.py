@@ -54,7 +54,7 @@ def run(papers: int, latency: float, concurrency: int) -> None:
     with FakeLLM(latency=latency, topics=5) as server:
         endpoint = resolve_endpoint(Config().llm, environ={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "k"})
         llm = LLMClient(endpoint, concurrency, timeout=60, temperature=0)
-        deps = Deps(source=None, llm=llm, output=Path("."), pacer=Pacer(0))
+        deps = Deps(source=None, llm=llm, output=Path("."), data=Path("."), pacer=Pacer(0))
         start = time.perf_counter()
         selection = select_papers(snapshot.papers, PapersConfig(max=papers))
         digest = asyncio.run(write(snapshot, selection, Config(papers=PapersConfig(max=papers)), deps))

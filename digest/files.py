@@ -14,8 +14,9 @@ TEMP_SUFFIX = ".partial"
 
 
 def remove_partial_files(folder: Path) -> None:
-    """Delete temp files that a killed run left in `folder` and its day folders."""
-    for leftover in [*folder.glob(f".*{TEMP_SUFFIX}"), *folder.glob(f"*/.*{TEMP_SUFFIX}")]:
+    """Delete temp files that a killed run left in `folder`, its day folders and their papers/."""
+    for leftover in [*folder.glob(f".*{TEMP_SUFFIX}"), *folder.glob(f"*/.*{TEMP_SUFFIX}"),
+                     *folder.glob(f"*/papers/.*{TEMP_SUFFIX}")]:
         leftover.unlink(missing_ok=True)
 
 

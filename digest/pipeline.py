@@ -17,6 +17,7 @@ from pathlib import Path
 
 from digest import __version__
 from digest.config import Config
+from digest.errors import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, EXIT_PUBLISHED, NotPublished
 from digest.fetch.arxiv import fetch_papers
 from digest.fetch.feeds import fetch_news
 from digest.fetch.fulltext import fetch_fulltexts
@@ -44,7 +45,8 @@ class Deps:
 
     source: Source
     llm: LLMClient
-    output: Path
+    output: Path  # the site: pages, archive, feeds, digest.json and nothing else
+    data: Path  # what the operator keeps: raw responses, caches, the run records (run.json)
     pacer: Pacer
     progress: Reporter = field(default_factory=Reporter)
 
@@ -129,20 +131,29 @@ def failures(digest: Digest) -> list[str]:
     return out
 
 
-EXIT_PUBLISHED, EXIT_NOT_PUBLISHED, EXIT_DEGRADED = 0, 1, 3
+def check_usable(snapshot: Snapshot) -> None:
+    """Raise NotPublished when every source failed with nothing to fall back on: such a day would
+    publish an empty page over whatever was there."""
+    if snapshot.sources and all(s.state == "failed" for s in snapshot.sources):
+        reasons = "; ".join(f"{s.source}: {s.reason}" for s in snapshot.sources[:3])
+        more = f" (and {len(snapshot.sources) - 3} more)" if len(snapshot.sources) > 3 else ""
+        raise NotPublished(f"every source failed ({reasons}{more})")
 
 
 def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> RunReport:
     """Fetch, select, write and render `date`; the page is written to <output>/<date>/index.html.
 
-    Returns the RunReport, also written as <output>/<date>/run.json. Model and source failures
+    Returns the RunReport, also written as <data>/<date>/run.json (run-failed.json when nothing
+    was published, so the published day's record stays). Model and source failures
     degrade their sections and are listed in the report: exit status 3 (published, degraded), or
-    with `strict` 1 and nothing published (the previous page stays). Raises OSError when the
-    output cannot be written (the previous page stays: every file is replaced atomically).
+    with `strict` 1 and nothing published (the previous page stays). Raises NotPublished before
+    any LLM call when every source failed, and OSError when the output cannot be written (the
+    previous page stays: every file is replaced atomically).
     """
     started = dt.datetime.now(dt.timezone.utc)
     deps.progress.stage("fetching", f"arXiv {', '.join(config.arxiv.categories)} and {len(config.news.feeds)} feeds")
     snapshot = fetch(date, config, deps.source, deps.pacer)
+    check_usable(snapshot)
     selection = select_papers(snapshot.papers, config.papers, earlier_writeups(load_digests(deps.output), date))
     failed = [s.source for s in snapshot.sources if s.state in ("failed", "stale")]
     log.info("fetched %d papers%s and %d articles from %d sources (%d failed); %d candidate papers, %d updated, "
@@ -162,5 +173,7 @@ def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> Ru
         date=date, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), page=page,
         sources=snapshot.sources, usage=digest.usage, failures=problems, exit_status=status,
     )
-    write_atomic(deps.output / date.isoformat() / "run.json", json.dumps(report.model_dump(mode="json"), indent=2))
+    # run.json describes the published page; a run that published nothing is recorded beside it
+    record = "run.json" if page else "run-failed.json"
+    write_atomic(deps.data / date.isoformat() / record, json.dumps(report.model_dump(mode="json"), indent=2))
     return report

@@ -13,8 +13,8 @@ from digest.llm.cache import AnswerCache, cache_key
 def _build(tmp_path, config=DEMO_CONFIG):
     assert main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
                  "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data")]) == 0
-    day = tmp_path / "site" / DEMO_DATE
-    return json.loads((day / "run.json").read_text()), (day / "index.html").read_text()
+    report = tmp_path / "data" / DEMO_DATE / "run.json"
+    return json.loads(report.read_text()), (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
 
 
 def _comparable(html):

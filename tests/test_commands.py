@@ -1,15 +1,11 @@
-"""The other commands: fetch (live, against a feed server on 127.0.0.1), check, serve, and a live
+"""The other commands: fetch (live, against a feed server on 127.0.0.1), check, and a live
 build replayed afterwards from what it stored."""
 
 import datetime as dt
 import json
-import subprocess
-import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
 import pytest
 
 from conftest import DEMO_DATE, DEMO_SNAPSHOT
@@ -106,26 +102,6 @@ def test_check_calls_every_model_once(fake_llm, tmp_path, capsys):
     assert main(["check", "--config", str(config)]) == 2
     out = capsys.readouterr().out
     assert "drafters:" in out and "FAILED  m3" in out and "test-key" not in out
-
-
-def test_serve_previews_the_site(tmp_path):
-    (tmp_path / "site").mkdir()
-    (tmp_path / "site" / "index.html").write_text("<p>archive</p>")
-    proc = subprocess.Popen([sys.executable, "-m", "digest.cli", "serve", "--output", str(tmp_path / "site"),
-                             "--port", "0"], stdout=subprocess.PIPE, text=True)
-    try:
-        url = proc.stdout.readline().split(" on ")[1].split(" ")[0]
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                assert httpx.get(url, timeout=2).text == "<p>archive</p>"
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_a_wrong_endpoint_fails_before_any_fetching(feed_server, fake_llm, tmp_path, capsys):  # L9a

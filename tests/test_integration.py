@@ -19,7 +19,7 @@ BUILD = ["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot
 def _build(tmp_path, *extra):
     rc = main(BUILD + ["--output", str(tmp_path / "site"), *extra])
     page = tmp_path / "site" / DEMO_DATE / "index.html"
-    return rc, page.read_text(encoding="utf-8"), json.loads((page.parent / "run.json").read_text())
+    return rc, page.read_text(encoding="utf-8"), json.loads((tmp_path / "data" / DEMO_DATE / "run.json").read_text())
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_a_failing_model_degrades_its_sections_visibly(fake_llm, tmp_path, monke
     rc = main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
                "--output", str(tmp_path / "site")])
     page = Page((tmp_path / "site" / DEMO_DATE / "index.html").read_text())
-    report = json.loads((tmp_path / "site" / DEMO_DATE / "run.json").read_text())
+    report = json.loads((tmp_path / "data" / DEMO_DATE / "run.json").read_text())
     assert rc == 3 and report["exit_status"] == 3  # published, degraded
     assert page.plain.count("The review is unavailable today") == N_PAPERS
     assert "Fake summary about" in page.plain  # the other sections are unaffected

@@ -15,7 +15,8 @@ import time
 import pytest
 
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
-from digest.cli import main, run_lock
+from digest.cli import main
+from digest.commands import run_lock
 from digest.config import load_config
 
 CANARY_KEY = "sk-CANARY-7f3a9c1e5b2d4f60"
@@ -40,7 +41,7 @@ def test_a_killed_run_leaves_no_stale_lock(fake_llm, tmp_path):  # O3
     holder = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from digest.cli import run_lock
+        from digest.commands import run_lock
         with run_lock(Path({str(tmp_path / "site")!r})):
             print("locked", flush=True)
             time.sleep(60)
@@ -78,14 +79,17 @@ def test_leftovers_of_a_killed_write_are_cleaned_up(fake_llm, tmp_path):  # O1
     assert not list((tmp_path / "site").rglob("*.partial"))
 
 
-def test_strict_publishes_nothing_when_degraded(fake_llm, tmp_path):  # O7
+def test_strict_publishes_nothing_when_degraded(fake_llm, tmp_path, capsys):  # O7
     config = tmp_path / "broken.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: broken\n")
     fake_llm.behaviour["broken"] = "garbage"
     assert _build(tmp_path, "--strict", config=config) == 1
-    report = json.loads((tmp_path / "site" / DEMO_DATE / "run.json").read_text())
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("digest: not published:") and "--strict" in err[-1]  # the last stderr line says why
+    report = json.loads((tmp_path / "data" / DEMO_DATE / "run-failed.json").read_text())
     assert report["page"] is None and report["exit_status"] == 1 and report["failures"]
-    assert not (tmp_path / "site" / DEMO_DATE / "index.html").exists()
+    assert not (tmp_path / "site" / DEMO_DATE).exists()  # no day folder holding only a record
+    assert not (tmp_path / "data" / DEMO_DATE / "run.json").exists()
     assert _build(tmp_path, config=config) == 3  # without --strict: published, degraded
 
 
@@ -126,7 +130,7 @@ def test_a_run_killed_in_the_llm_phase_resumes_with_only_the_missing_calls(fake_
     assert kept >= 1
     fake_llm.latency = 0
     assert _build(tmp_path) == 0
-    report = json.loads((tmp_path / "site" / DEMO_DATE / "run.json").read_text())
+    report = json.loads((tmp_path / "data" / DEMO_DATE / "run.json").read_text())
     assert report["usage"]["cache_hits"] == kept
     assert report["usage"]["calls"] == total - kept  # only what the killed run had not stored
 

