@@ -112,10 +112,34 @@ def test_pacer_spaces_requests_by_the_interval():
     pacer = Pacer(3.0, clock=lambda: now[0], sleep=sleep)
     starts = []
     for _ in range(4):
-        pacer.wait()
-        starts.append(now[0])
-        now[0] += 0.5  # the request itself
-    assert all(b - a >= 3.0 for a, b in zip(starts, starts[1:]))
+        with pacer.turn():
+            starts.append(now[0])
+            now[0] += 0.5  # the request itself
+    assert all(b - a >= 3.5 for a, b in zip(starts, starts[1:]))  # 3 s from the end of the previous one
+
+
+def test_arxiv_sees_the_whole_interval_between_two_arrivals(tmp_path):  # arXiv's 3 s, measured at the server
+    from digest.fetch import http
+    from digest.fetch.sources import LiveSource, paced_get
+    from servers import Server
+
+    srv = Server()
+    arrivals = []
+
+    def answer(headers):
+        arrivals.append(time.monotonic())
+        time.sleep(0.05)  # the server takes a moment to answer
+        return 200, {"Content-Type": "application/xml"}, b"<feed/>"
+    srv.routes["/api"] = answer
+    pacer = Pacer(0.5)  # real clock: arXiv's 3 s scaled down
+    with http.make_client() as client:
+        source = LiveSource(client, SnapshotStore(tmp_path, dt.date(2026, 4, 30)),
+                            http.Policy(allow_private=frozenset({f"127.0.0.1:{srv.port}"})))
+        for n in range(4):  # the first opens the connection, the others reuse it and arrive sooner
+            paced_get(source, pacer, f"arxiv-api-{n}", srv.base + "/api")
+    srv.close()
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    assert len(gaps) == 3 and min(gaps) >= 0.5, gaps
 
 
 def _fake_arxiv(answers: dict[str, bytes]):

@@ -6,11 +6,12 @@ a replay gives back exactly what the live run stored, stale fallbacks included.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
 import urllib.parse
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
 import httpx
 
@@ -103,8 +104,11 @@ class ReplaySource:
 
 
 class Pacer:
-    """At most one request per `interval` seconds (arXiv's API terms: one every 3 s).
+    """At most one request per `interval` seconds (arXiv's API terms: one every 3 s, one
+    connection), counted from when the previous response ended.
 
+    Counting from the end rather than from when the previous request was sent keeps the gap that
+    arXiv sees between two arrivals at `interval` or more, however long connecting takes.
     `clock` and `sleep` are injectable so tests can check the schedule without waiting.
     """
 
@@ -115,18 +119,31 @@ class Pacer:
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.interval, self.clock, self.sleep = interval, clock, sleep
-        self._last: float | None = None
+        self._last: float | None = None  # when the previous paced request ended
+        self._one = threading.Lock()  # one paced request at a time
 
     def wait(self) -> None:
+        """Sleep until `interval` seconds have passed since the previous request ended."""
         now = self.clock()
         if self._last is not None and now - self._last < self.interval:
             self.sleep(self.interval - (now - self._last))
-        self._last = self.clock()
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """The block is one paced request: it starts after `wait()` and, when it ends (answered or
+        not), starts the next interval."""
+        with self._one:
+            self.wait()
+            try:
+                yield
+            finally:
+                self._last = self.clock()
 
 
 def paced_get(source: Source, pacer: Pacer, name: str, url: str) -> RawResponse:
-    """`source.get(name, url)`, after `pacer` when it goes to the network (every arXiv host
-    shares one pacer: the terms allow one request every 3 s); a replay never waits."""
-    if source.live:
-        pacer.wait()
-    return source.get(name, url)
+    """`source.get(name, url)`, in its turn of `pacer` when it goes to the network (every arXiv
+    host shares one pacer: the terms allow one request every 3 s); a replay never waits."""
+    if not source.live:
+        return source.get(name, url)
+    with pacer.turn():
+        return source.get(name, url)
