@@ -85,6 +85,12 @@ def instance(schema: dict, root: dict, prompt: str, name: str = "", text: str | 
     return f"Fake {name or 'text'} about {subject}." + (f" {abstract.group(1)[:300]}" if abstract else "")
 
 
+class _Server(ThreadingHTTPServer):
+    # The listen backlog: socketserver's default of 5 drops the connections of more concurrent
+    # clients than that (tests run 16 at once), and the client then retries or fails.
+    request_queue_size = 64
+
+
 class FakeLLM:
     """Start with `with FakeLLM() as llm:`; `llm.base_url` is the /v1 URL, `llm.requests` the log."""
 
@@ -119,7 +125,7 @@ class FakeLLM:
                     fake.requests.append(request)
                 self._send(*fake.answer(request))
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}/v1"
 
     def _mode(self, model: str) -> str:

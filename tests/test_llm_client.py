@@ -95,6 +95,24 @@ def test_long_retry_after_gives_up_and_the_breaker_opens(fake_llm):  # L2
     assert all("not called" in e for e in errors[3:])
 
 
+def test_calls_queued_for_a_slot_meet_an_open_breaker(fake_llm):  # L2, under concurrency
+    fake_llm.behaviour["m"] = "429:3600"
+    client = _client(fake_llm)  # 2 requests at a time
+
+    async def go():
+        blocks = [f"<paper>Title: T{i}</paper>" for i in range(12)]
+        calls = [client.complete("m", load_prompt("paper_summary"), PaperSummary, paper_block=b, arxiv_id=ID)
+                 for b in blocks]
+        try:
+            return await asyncio.gather(*calls, return_exceptions=True)
+        finally:
+            await client.close()
+    errors = asyncio.run(go())
+    assert all(isinstance(e, LLMError) for e in errors)
+    assert len(fake_llm.requests) <= 4  # the breaker opened after 3 failures; queued calls were not sent
+    assert sum("not called" in str(e) for e in errors) >= 8
+
+
 @pytest.mark.parametrize("mode, message", [
     ("refusal", "refused"), ("nochoices", "no choices"), ("nullcontent", "empty answer"),
     ("length", "cut off"), ("html200", "OpenAI format"), ("inband", "reported an error"),

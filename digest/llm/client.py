@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from digest.config import Endpoint
 from digest.llm.cache import AnswerCache, cache_key
-from digest.llm.policy import MAX_ATTEMPTS, Budget, CircuitBreaker, classify
+from digest.llm.policy import MAX_ATTEMPTS, Budget, BudgetSpent, CircuitBreaker, Reservation, classify, cost_usd
 from digest.llm.prompts import Prompt
 from digest.models import Usage
 
@@ -50,6 +50,13 @@ class ContextOverflow(LLMError):
 CHARS_PER_TOKEN_MAX = 5
 TRUNCATION_RATIO = 0.8
 MIN_CHECKED_TOKENS = 400  # shorter prompts: chat-template overhead blurs the count
+# The budget's bound on a request's prompt tokens: every token of a byte-level BPE or byte-fallback
+# tokenizer (tiktoken, Llama, Mistral, Qwen) covers at least one UTF-8 byte, so bytes bound the
+# text's tokens; chat templates add a few special tokens per message and per request (the reply's
+# header, a default system line or date header some templates insert), and some providers put the
+# response_format's schema into the prompt.
+TEMPLATE_TOKENS_PER_MESSAGE = 8
+TEMPLATE_TOKENS_PER_REQUEST = 64
 _OVERFLOW = re.compile(r"context[ _](length|window)|maximum context|too many tokens|prompt is too long", re.I)
 
 
@@ -86,6 +93,13 @@ def parse_answer(text: str, schema: type[T]) -> T:
         return schema.model_validate(data)
     except ValidationError as exc:
         raise LLMError(f"answer does not match the {schema.__name__} schema: {exc.errors()[:3]}") from exc
+
+
+def prompt_token_bound(messages: list[dict], response_format: dict | None) -> int:
+    """An upper bound, in tokens, on the prompt of a request of `messages` ({"role", "content"}
+    dicts) sent with `response_format` (None: none sent), for any common tokenizer."""
+    sent = "".join(m["content"] or "" for m in messages) + (json.dumps(response_format) if response_format else "")
+    return len(sent.encode()) + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) + TEMPLATE_TOKENS_PER_REQUEST
 
 
 def bounded_schema(schema: dict) -> dict:
@@ -201,12 +215,6 @@ class LLMClient:
     async def _call(self, model, messages, schema, max_tokens) -> tuple[str, int, int]:
         """One answer's text and tokens, retried per digest.llm.policy. Raises LLMError."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            if self.breaker.open:
-                raise LLMError(f"{model}: not called: the endpoint failed {self.breaker.threshold} times in a row")
-            spent = self.budget.exhausted(self.usage.calls, self.usage.prompt_tokens + self.usage.completion_tokens,
-                                          self.usage.cost_usd)
-            if spent:
-                raise LLMError(f"{model}: not called: {spent}")
             try:
                 result = await self._call_once(model, messages, schema, max_tokens)
             except openai.APIError as exc:
@@ -227,13 +235,45 @@ class LLMClient:
             return result
         raise AssertionError("unreachable")
 
+    async def _reserve(self, model: str, messages: list[dict], fmt: dict | None, max_tokens: int) -> Reservation:
+        """The budget's reservation for one request: its prompt's token bound plus `max_tokens`, and
+        their USD at the model's price. Raises LLMError when the budget has no room for it."""
+        prompt_tokens = prompt_token_bound(messages, fmt)
+        try:
+            return await self.budget.reserve(prompt_tokens + max_tokens,
+                                             cost_usd(self.prices.get(model), prompt_tokens, max_tokens))
+        except BudgetSpent as exc:
+            raise LLMError(f"{model}: not called: {exc}") from None
+
+    def _charge(self, model: str, resp, reservation: Reservation) -> tuple[int, int]:
+        """Record an answered request's prompt and completion tokens (and their USD) in `usage` and
+        settle its reservation on them. A server that reports no usage leaves the reservation
+        charged: it is the only bound known."""
+        usage = getattr(resp, "usage", None)
+        if usage is None:
+            self.budget.settle(reservation, reservation.tokens, reservation.usd)
+            return 0, 0
+        p_tok, c_tok = usage.prompt_tokens, usage.completion_tokens
+        cost = cost_usd(self.prices.get(model), p_tok, c_tok)
+        self.usage.prompt_tokens += p_tok
+        self.usage.completion_tokens += c_tok
+        self.usage.cost_usd += cost
+        self.budget.settle(reservation, p_tok + c_tok, cost)
+        return p_tok, c_tok
+
     async def _call_once(self, model, messages, schema, max_tokens) -> tuple[str, int, int]:
         kwargs = {}
         fmt = self._response_format(schema)
         if fmt is not None:
             kwargs["response_format"] = fmt
         async with self._sem:
+            # Checked and reserved here, as the request is sent: a check before the wait for a slot
+            # would let every call queued at the start through.
+            if self.breaker.open:
+                raise LLMError(f"{model}: not called: the endpoint failed {self.breaker.threshold} times in a row")
+            reservation = await self._reserve(model, messages, fmt, max_tokens)
             self.usage.calls += 1
+            resp = None
             try:
                 resp = await self._client.chat.completions.create(
                     model=model, messages=messages, max_tokens=max_tokens,
@@ -242,19 +282,15 @@ class LLMClient:
             except Exception:
                 self.usage.failed_calls += 1
                 raise
+            finally:
+                if resp is None:  # failed or cancelled: no answer, nothing spent; it still counts as a call
+                    self.budget.settle(reservation)
+        p_tok, c_tok = self._charge(model, resp, reservation)
         if not hasattr(resp, "choices"):  # e.g. an HTML page from a base URL without /v1
             raise LLMError(f"{model}: the endpoint did not answer in the OpenAI format: {str(resp)[:120]!r}")
         error = (resp.model_extra or {}).get("error")
         if error:  # in-band error object (OpenRouter answers 200 with one)
             raise LLMError(f"{model}: the endpoint reported an error: {str(error)[:200]}")
-        usage = resp.usage
-        p_tok = usage.prompt_tokens if usage else 0
-        c_tok = usage.completion_tokens if usage else 0
-        self.usage.prompt_tokens += p_tok
-        self.usage.completion_tokens += c_tok
-        price = self.prices.get(model)
-        if price is not None:
-            self.usage.cost_usd += (p_tok * price.prompt + c_tok * price.completion) / 1e6
         self._check_truncation(model, messages, p_tok)
         if not resp.choices:
             raise LLMError(f"{model}: the answer has no choices")

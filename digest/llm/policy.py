@@ -5,16 +5,23 @@
   MAX_ATTEMPTS attempts. Other 4xx (bad key, unknown model, context overflow) are not retried.
 - Circuit breaker: after BREAKER_THRESHOLD consecutive calls that failed for the provider's sake
   (after their retries), the remaining calls fail at once instead of hammering it.
-- Budget: at most `max_calls` requests, `max_tokens` tokens and `max_usd` USD per run; past it,
-  calls fail at once and their sections are marked unavailable.
+- Budget: at most `max_calls` requests, `max_tokens` tokens and `max_usd` USD per run. Each request
+  reserves its worst case as it is sent and is settled on its real usage when the answer comes, so
+  concurrent requests cannot together overrun a limit; a request the budget has no room for fails
+  and its section is marked unavailable.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import openai
+
+if TYPE_CHECKING:
+    from digest.config import Price
 
 MAX_ATTEMPTS = 3
 RETRY_AFTER_CAP = 60.0  # seconds
@@ -72,18 +79,90 @@ class CircuitBreaker:
         self.consecutive_failures = 0 if ok else self.consecutive_failures + 1
 
 
+class BudgetSpent(Exception):
+    """The run's budget has no room for a request; the message names the limit."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What one request may spend at most, held against the budget while it is in flight: `tokens`
+    (an upper bound on its prompt plus its max_tokens) and `usd` (the same tokens at its model's price)."""
+
+    tokens: int
+    usd: float = 0.0
+
+
+def cost_usd(price: Price | None, prompt_tokens: int, completion_tokens: int) -> float:
+    """The USD cost of a request's tokens at `price` (USD per million prompt and per million
+    completion tokens, from llm.prices); 0.0 for a model without a price."""
+    if price is None:
+        return 0.0
+    return (prompt_tokens * price.prompt + completion_tokens * price.completion) / 1e6
+
+
 @dataclass
 class Budget:
+    """At most `max_calls` requests, `max_tokens` tokens (prompt + completion) and `max_usd` USD per
+    run; None is no limit.
+
+    A request `reserve`s its worst case as it is sent and is `settle`d on what it really spent, so the
+    limits hold for any number of concurrent requests as long as each reservation is an upper bound.
+    The counts serve one event loop (no locking).
+    """
+
     max_calls: int | None = None
     max_tokens: int | None = None
     max_usd: float | None = None
+    calls: int = 0  # requests sent, failed ones included
+    tokens_spent: int = 0  # as the servers reported them (the reservation where they reported none)
+    tokens_reserved: int = 0  # held by requests in flight
+    usd_spent: float = 0.0
+    usd_reserved: float = 0.0
+    _settled: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False, compare=False)
 
-    def exhausted(self, calls: int, tokens: int, cost_usd: float = 0.0) -> str | None:
-        """Why no further call may be made, or None."""
-        if self.max_usd is not None and cost_usd >= self.max_usd:
-            return f"the run's budget of {self.max_usd} USD is spent"
-        if self.max_calls is not None and calls >= self.max_calls:
+    async def reserve(self, tokens: int, usd: float = 0.0) -> Reservation:
+        """Count one request and hold `tokens` and `usd` (its worst case) for it until `settle`.
+
+        Waits while requests in flight hold the room it needs (their settlement may give it back);
+        raises BudgetSpent when the calls made, or the tokens or USD already spent, leave no room.
+        """
+        wanted = Reservation(tokens, usd)
+        while True:
+            reason = self._refusal(wanted)
+            if reason is not None:
+                raise BudgetSpent(reason)
+            if self._fits(wanted):
+                break
+            await self._settled.wait()
+        self.calls += 1
+        self.tokens_reserved += tokens
+        self.usd_reserved += usd
+        return wanted
+
+    def settle(self, reservation: Reservation, tokens: int = 0, usd: float = 0.0) -> None:
+        """Replace `reservation` by what its request spent: `tokens` (prompt + completion) and `usd`.
+        The defaults give it all back (a request that got no answer; it still counts as a call)."""
+        self.tokens_reserved -= reservation.tokens
+        self.usd_reserved -= reservation.usd
+        self.tokens_spent += tokens
+        self.usd_spent += usd
+        self._settled.set()  # wakes the requests waiting for room; later ones wait on a new event
+        self._settled = asyncio.Event()
+
+    def _refusal(self, wanted: Reservation) -> str | None:
+        """Why `wanted` can never fit (what is spent only grows), or None."""
+        if self.max_calls is not None and self.calls >= self.max_calls:
             return f"the run's budget of {self.max_calls} calls is spent"
-        if self.max_tokens is not None and tokens >= self.max_tokens:
-            return f"the run's budget of {self.max_tokens} tokens is spent"
+        if self.max_tokens is not None and self.tokens_spent + wanted.tokens > self.max_tokens:
+            return (f"the run's budget of {self.max_tokens} tokens is spent "
+                    f"({self.tokens_spent} spent, the request may take {wanted.tokens})")
+        if self.max_usd is not None and self.usd_spent + wanted.usd > self.max_usd:
+            return (f"the run's budget of {self.max_usd} USD is spent "
+                    f"({self.usd_spent:.6f} spent, the request may cost {wanted.usd:.6f})")
         return None
+
+    def _fits(self, wanted: Reservation) -> bool:
+        """Whether `wanted` fits beside what is spent and what requests in flight hold."""
+        return ((self.max_tokens is None
+                 or self.tokens_spent + self.tokens_reserved + wanted.tokens <= self.max_tokens)
+                and (self.max_usd is None or self.usd_spent + self.usd_reserved + wanted.usd <= self.max_usd))
