@@ -190,12 +190,35 @@ class Topic(BaseModel):
 
 
 class Usage(BaseModel):
+    """LLM use: the requests this run sent (calls, tokens, USD), and the answers it reused from the
+    cache with what they cost when they were written, so a rebuild keeps the day's cost."""
+
     calls: int = 0
-    cache_hits: int = 0
+    cache_hits: int = 0  # answers reused from the cache
     failed_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0  # from llm.prices; 0 for models without a price
+    reused_prompt_tokens: int = 0  # of the cache_hits answers, when they were written
+    reused_completion_tokens: int = 0
+    reused_cost_usd: float = 0.0
+
+    def reuse(self, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
+        """Count one answer taken from the cache, with its tokens and USD cost when written."""
+        self.cache_hits += 1
+        self.reused_prompt_tokens += prompt_tokens
+        self.reused_completion_tokens += completion_tokens
+        self.reused_cost_usd += cost_usd
+
+    @property
+    def day_tokens(self) -> int:
+        """Tokens of every answer the day's sections hold (written now or reused), prompt + completion."""
+        return self.prompt_tokens + self.completion_tokens + self.reused_prompt_tokens + self.reused_completion_tokens
+
+    @property
+    def day_cost_usd(self) -> float:
+        """What the day's answers cost, now and when the reused ones were written (USD)."""
+        return self.cost_usd + self.reused_cost_usd
 
 
 class Covered(BaseModel):

@@ -57,8 +57,8 @@ def test_a_corrupt_cache_is_set_aside(tmp_path):  # O6
     path = tmp_path / "llm-cache.sqlite"
     path.write_bytes(b"this is not a database" * 100)
     cache = AnswerCache(path)
-    cache.put("k", "p@1", "m", '{"summary": "x"}', 1, 2)
-    assert cache.get("k") == ('{"summary": "x"}', 1, 2)
+    cache.put("k", "p@1", "m", '{"summary": "x"}', 1, 2, 0.5)
+    assert cache.get("k") == ('{"summary": "x"}', 1, 2, 0.5)
     assert len(list(tmp_path.glob("llm-cache.sqlite.corrupt-*"))) == 1
 
 
@@ -67,3 +67,52 @@ def test_cost_is_reported_from_the_price_table(fake_llm, tmp_path):
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  prices:\n    gpt-4o-mini: {prompt: 1000000, completion: 0}\n")
     report, _ = _build(tmp_path, config)
     assert report["usage"]["cost_usd"] == pytest.approx(report["usage"]["prompt_tokens"])  # 1 USD per prompt token
+
+
+def test_a_cached_rebuild_keeps_what_the_day_cost(fake_llm, tmp_path):  # a rebuild never erases the day's usage
+    config = tmp_path / "priced.yaml"
+    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  prices:\n    gpt-4o-mini: {prompt: 1000000, completion: 0}\n")
+    first, _ = _build(tmp_path, config)
+    second, _ = _build(tmp_path, config)
+    assert first["usage"]["cost_usd"] > 0 and second["usage"]["calls"] == 0 and second["usage"]["cost_usd"] == 0
+    assert second["usage"]["reused_cost_usd"] == pytest.approx(first["usage"]["cost_usd"])
+    assert second["usage"]["reused_prompt_tokens"] == first["usage"]["prompt_tokens"]
+    digest = json.loads((tmp_path / "site" / DEMO_DATE / "digest.json").read_text())["digest"]
+    assert digest["usage"]["reused_cost_usd"] == pytest.approx(first["usage"]["cost_usd"])
+
+
+def test_a_cache_from_before_versioning_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    from digest.llm.cache import SCHEMA_VERSION
+
+    path = tmp_path / "llm-cache.sqlite"
+    with sqlite3.connect(path) as db:  # the layout of the first release: no user_version, no cost column
+        db.execute("CREATE TABLE answers (key TEXT PRIMARY KEY, prompt TEXT NOT NULL, model TEXT NOT NULL, "
+                   "answer TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, "
+                   "created REAL NOT NULL)")
+        db.execute("INSERT INTO answers VALUES ('old', 'p@1', 'm', '{}', 3, 4, 0)")
+    db.close()
+    cache = AnswerCache(path)
+    assert cache.get("old") == ("{}", 3, 4, 0.0)  # kept, with no recorded cost
+    cache.put("new", "p@1", "m", "{}", 1, 1, 0.25)
+    cache.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 2
+    db.close()
+    assert not list(tmp_path.glob("*.corrupt-*"))
+
+
+def test_a_cache_from_a_newer_version_is_refused_untouched(tmp_path):
+    import sqlite3
+
+    from digest.llm.cache import SCHEMA_VERSION, CacheError
+
+    path = tmp_path / "llm-cache.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(CacheError, match="newer than this digest"):
+        AnswerCache(path)
+    assert path.read_bytes() == before

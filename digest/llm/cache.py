@@ -5,6 +5,10 @@ The key is a SHA-256 over everything that shapes an answer: prompt id and versio
 parameters (temperature, max_tokens, structured-output mode) and the rendered messages (so a
 changed abstract, prompt version or model is a miss). Only answers that validated are stored.
 A cache file that SQLite cannot read is renamed `*.corrupt-<time>` and a new one is started.
+
+The file records its schema version in `PRAGMA user_version` and is upgraded in place by the
+numbered MIGRATIONS, so new tables or columns never orphan a cache; a file from a newer version
+is refused (CacheError) rather than changed.
 """
 
 from __future__ import annotations
@@ -15,12 +19,51 @@ import logging
 import sqlite3
 import time
 from pathlib import Path
+from typing import NamedTuple
+
+from digest.errors import DigestError
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """CREATE TABLE IF NOT EXISTS answers (
+# MIGRATIONS[n] takes a cache from schema version n to n + 1 (a file made before versioning is at
+# 0 and may already hold the answers table, hence IF NOT EXISTS). Append only; never edit one.
+MIGRATIONS = (
+    """CREATE TABLE IF NOT EXISTS answers (
     key TEXT PRIMARY KEY, prompt TEXT NOT NULL, model TEXT NOT NULL, answer TEXT NOT NULL,
-    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, created REAL NOT NULL)"""
+    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, created REAL NOT NULL)""",
+    # What the answer cost when it was written (USD), so a rebuild from the cache keeps the day's cost.
+    "ALTER TABLE answers ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0",
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class CacheError(DigestError):
+    """The cache file was written by a newer version of the digest (its schema is unknown here)."""
+
+
+class Cached(NamedTuple):
+    """A stored answer and what it cost when it was written."""
+
+    answer: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring `db` to SCHEMA_VERSION, one migration per transaction; returns the version it had.
+
+    Raises CacheError when the file is newer than this code knows.
+    """
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise CacheError(f"the LLM cache has schema version {version}, newer than this digest's {SCHEMA_VERSION}: "
+                         "upgrade the digest or name another file with --cache")
+    for n in range(version, SCHEMA_VERSION):
+        with db:  # one transaction: a killed upgrade leaves the file at the previous version
+            db.execute(MIGRATIONS[n])
+            db.execute(f"PRAGMA user_version = {n + 1}")
+    return version
 
 
 def cache_key(prompt_ref: str, model: str, params: dict, messages: list[dict]) -> str:
@@ -43,7 +86,7 @@ class AnswerCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path)
         try:
-            db.execute(_SCHEMA)
+            migrate(db)
             db.execute("SELECT count(*) FROM answers").fetchone()
         except sqlite3.DatabaseError as exc:
             db.close()
@@ -51,20 +94,27 @@ class AnswerCache:
             self.path.replace(aside)
             log.warning("LLM cache %s is unreadable (%s): set aside as %s", self.path, exc, aside.name)
             db = sqlite3.connect(self.path)
-            db.execute(_SCHEMA)
+            migrate(db)
+        except CacheError:
+            db.close()
+            raise
         return db
 
-    def get(self, key: str) -> tuple[str, int, int] | None:
-        """(answer text, prompt tokens, completion tokens) stored under `key`, or None."""
-        return self._db.execute(
-            "SELECT answer, prompt_tokens, completion_tokens FROM answers WHERE key = ?", (key,)
+    def get(self, key: str) -> Cached | None:
+        """The answer stored under `key` with its tokens and USD cost, or None."""
+        row = self._db.execute(
+            "SELECT answer, prompt_tokens, completion_tokens, cost_usd FROM answers WHERE key = ?", (key,)
         ).fetchone()
+        return Cached(*row) if row else None
 
-    def put(self, key: str, prompt_ref: str, model: str, answer: str, prompt_tokens: int, completion_tokens: int) -> None:
-        """Store one validated answer; committed at once so a killed run keeps it."""
+    def put(self, key: str, prompt_ref: str, model: str, answer: str, prompt_tokens: int, completion_tokens: int,
+            cost_usd: float = 0.0) -> None:
+        """Store one validated answer with its tokens and cost (USD); committed at once so a killed
+        run keeps it."""
         self._db.execute(
-            "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, prompt_ref, model, answer, prompt_tokens, completion_tokens, time.time()),
+            "INSERT OR REPLACE INTO answers (key, prompt, model, answer, prompt_tokens, completion_tokens, created,"
+            " cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, prompt_ref, model, answer, prompt_tokens, completion_tokens, time.time(), cost_usd),
         )
         self._db.commit()
 

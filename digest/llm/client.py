@@ -192,10 +192,12 @@ class LLMClient:
         key = cache_key(prompt.ref, model, params, messages)
         hit = self.cache.get(key)
         if hit is not None:
-            self.usage.cache_hits += 1
-            return Completion(parse_answer(hit[0], schema), model, hit[1], hit[2], cached=True)
+            self.usage.reuse(hit.prompt_tokens, hit.completion_tokens, hit.cost_usd)
+            return Completion(parse_answer(hit.answer, schema), model, hit.prompt_tokens, hit.completion_tokens,
+                              cached=True)
         done, text = await self._answer(model, messages, schema, prompt.max_tokens)
-        self.cache.put(key, prompt.ref, model, text, done.prompt_tokens, done.completion_tokens)
+        cost = cost_usd(self.prices.get(model), done.prompt_tokens, done.completion_tokens)
+        self.cache.put(key, prompt.ref, model, text, done.prompt_tokens, done.completion_tokens, cost)
         return done
 
     async def _answer(self, model, messages, schema: type[T], max_tokens: int) -> tuple[Completion[T], str]:
