@@ -16,8 +16,7 @@ from rich.logging import RichHandler
 
 from digest import __version__
 from digest.commands import last_word, run_build, run_check, run_fetch, run_render, run_schema, run_serve
-from digest.config import ConfigError
-from digest.errors import EXIT_CODES, EXIT_NOT_PUBLISHED, EXIT_USAGE, DigestError
+from digest.errors import EXIT_CODES, EXIT_NOT_PUBLISHED, ConfigError, DigestError
 from digest.fetch.arxiv import today as arxiv_today
 
 log = logging.getLogger("digest")
@@ -144,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     published = args.command in ("build", "render")
     try:
         return commands[args.command](args)
-    except (DigestError, ConfigError) as exc:
-        code = exc.exit_code if isinstance(exc, DigestError) else EXIT_USAGE
+    except DigestError as exc:
+        code = exc.exit_code
         prefix = "configuration error: " if isinstance(exc, ConfigError) else ""
         suffix = "; nothing published, the previous page is kept" if published and code == EXIT_NOT_PUBLISHED else ""
         last_word(f"{prefix}{exc}{suffix}")

@@ -22,7 +22,8 @@ from typing import Iterator
 
 import yaml
 
-from digest.config import Config, ConfigError, Endpoint, SiteConfig, load_config, masked, resolve_endpoint
+from digest.config import (Config, Endpoint, check_prices, load_config, masked, models_in_use, resolve_endpoint,
+                           with_environment)
 from digest.errors import EXIT_DEGRADED, EXIT_PUBLISHED, EXIT_USAGE, DigestError, NotPublished, UsageError
 from digest.fetch.http import Policy, make_client
 from digest.fetch.sources import LiveSource, Pacer, ReplaySource
@@ -47,8 +48,9 @@ class LockBusy(DigestError):
 
 
 def config_of(args: argparse.Namespace) -> Config:
-    """The named --config, or ./sources.yaml; a named file that does not exist is a ConfigError."""
-    return load_config(args.config or Path("sources.yaml"))
+    """The named --config, or ./sources.yaml, with the environment's overrides; a named file that
+    does not exist is a ConfigError."""
+    return with_environment(load_config(args.config or Path("sources.yaml")))
 
 
 @contextlib.contextmanager
@@ -84,7 +86,7 @@ def run_schema(args: argparse.Namespace) -> int:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    site = config_of(args).site if args.config or Path("sources.yaml").exists() else SiteConfig()
+    site = (config_of(args) if args.config or Path("sources.yaml").exists() else with_environment(Config())).site
     if not (args.output / args.date.isoformat() / "digest.json").exists():
         raise NotPublished(f"no {args.date}/digest.json in {args.output}: build the day first")
     with run_lock(args.output):
@@ -99,6 +101,7 @@ def open_llm(stack: contextlib.ExitStack, config: Config, server_log: Path, cach
     """The LLM client for this run; starts the embedded model (stopped with `stack`) when no
     endpoint is configured."""
     endpoint = resolve_endpoint(config.llm)
+    check_prices(config, endpoint)  # before anything is fetched or started
     concurrency = config.llm.concurrency
     if endpoint.embedded:
         log.info("no LLM endpoint configured: starting the embedded model")
@@ -196,8 +199,9 @@ def run_check(args: argparse.Namespace) -> int:
     print(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True), end="")
     for key, value, origin in llm_origins(config, endpoint):
         print(f"# {key}: {value}  ({origin})")
-    tasks = endpoint.models.model_dump(exclude=set() if config.papers.rank == "triage" else {"triage"})
-    models = list(dict.fromkeys([*tasks.values(), *endpoint.commentary.drafters, endpoint.commentary.synthesizer]))
+    print(f"# site.url: {config.site.url or 'not set (feed links are relative)'}  "
+          f"({'from DIGEST_SITE_URL' if os.environ.get('DIGEST_SITE_URL') else 'from the config file or default'})")
+    models = models_in_use(config, endpoint)
     try:
         with contextlib.ExitStack() as stack:
             llm = open_llm(stack, config, Path(tempfile.gettempdir()) / "digest-check-llama.log", None)

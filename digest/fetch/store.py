@@ -33,7 +33,10 @@ class RawResponse(BaseModel):
     failures: int = 0  # consecutive failed fetches of this source, this one included
 
 
-def _file_name(name: str) -> str:
+def file_name(name: str) -> str:
+    """The file a source's body is stored in: `name` with every run of other characters than
+    letters, digits, '.', '_' and '-' made one '-', plus ".body" ("feed-Open AI" -> "feed-Open-AI.body").
+    Two names may map to one file: the configuration refuses such feed names."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") + ".body"
 
 
@@ -52,7 +55,7 @@ class SnapshotStore:
 
     def save(self, resp: RawResponse) -> None:
         """Store `resp` (body and index entry), replacing an earlier response of the same name."""
-        file = _file_name(resp.name)
+        file = file_name(resp.name)
         write_atomic(self.dir / file, resp.body)
         index = self._index()
         index[resp.name] = resp.model_dump(mode="json") | {"file": file}
