@@ -53,11 +53,15 @@ def run(papers: int, latency: float, concurrency: int) -> None:
     snapshot = day(papers)
     with FakeLLM(latency=latency, topics=5) as server:
         endpoint = resolve_endpoint(Config().llm, environ={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "k"})
-        llm = LLMClient(endpoint, concurrency, timeout=60, temperature=0)
-        deps = Deps(source=None, llm=llm, output=Path("."), data=Path("."), pacer=Pacer(0))
+        deps = Deps(source=None, endpoint=endpoint, output=Path("."), data=Path("."), pacer=Pacer(0),
+                    llm=lambda: LLMClient(endpoint, concurrency, timeout=60, temperature=0))
+
+        async def write_day():
+            async with deps.llm() as llm:
+                return await write(snapshot, selection, Config(papers=PapersConfig(max=papers)), llm, deps)
         start = time.perf_counter()
         selection = select_papers(snapshot.papers, PapersConfig(max=papers))
-        digest = asyncio.run(write(snapshot, selection, Config(papers=PapersConfig(max=papers)), deps))
+        digest = asyncio.run(write_day())
         wall = time.perf_counter() - start
     calls = digest.usage.calls
     bound = max(math.ceil((calls - 1) / concurrency) + 1, DEPTH) * latency

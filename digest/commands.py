@@ -29,7 +29,7 @@ from digest.fetch.http import Policy, make_client
 from digest.fetch.sources import LiveSource, Pacer, ReplaySource
 from digest.fetch.store import SnapshotStore
 from digest.llm.cache import AnswerCache
-from digest.llm.client import LLMClient, LLMError
+from digest.llm.client import LLMClient, LLMError, PreflightError
 from digest.llm.local import EmbeddedModelError, embedded_server
 from digest.llm.policy import Budget
 from digest.llm.prompts import load_prompt
@@ -97,23 +97,28 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_llm(stack: contextlib.ExitStack, config: Config, server_log: Path, cache: AnswerCache | None) -> LLMClient:
-    """The LLM client for this run; starts the embedded model (stopped with `stack`) when no
-    endpoint is configured."""
+def start_endpoint(stack: contextlib.ExitStack, config: Config, server_log: Path) -> tuple[Endpoint, int]:
+    """The run's endpoint and how many requests it takes at once; starts the embedded model
+    (stopped with `stack`, its output in `server_log`) when no endpoint is configured. Raises
+    ConfigError for a USD budget without prices, EmbeddedModelError when the model cannot start."""
     endpoint = resolve_endpoint(config.llm)
     check_prices(config, endpoint)  # before anything is fetched or started
-    concurrency = config.llm.concurrency
-    if endpoint.embedded:
-        log.info("no LLM endpoint configured: starting the embedded model")
-        server_log.parent.mkdir(parents=True, exist_ok=True)
-        url = stack.enter_context(embedded_server(
-            config.llm.embedded.n_ctx, config.llm.embedded.startup_timeout, log=server_log,
-        ))
-        endpoint = endpoint.model_copy(update={"base_url": url})
-        concurrency = 1  # llama.cpp's server answers one request at a time
+    if not endpoint.embedded:
+        return endpoint, config.llm.concurrency
+    log.info("no LLM endpoint configured: starting the embedded model")
+    server_log.parent.mkdir(parents=True, exist_ok=True)
+    url = stack.enter_context(embedded_server(config.llm.embedded.n_ctx, config.llm.embedded.startup_timeout,
+                                              log=server_log))
+    return endpoint.model_copy(update={"base_url": url}), 1  # llama.cpp's server answers one request at a time
+
+
+def llm_client(config: Config, endpoint: Endpoint, concurrency: int, cache: AnswerCache | None = None,
+               preflight: bool = False) -> LLMClient:
+    """A new client for one run (its own budget), to be entered in that run's event loop."""
     b = config.llm.budget
-    return LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature, cache,
-                     Budget(b.max_calls, b.max_tokens, b.max_usd), config.llm.prices)
+    return LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature, cache=cache,
+                     budget=Budget(b.max_calls, b.max_tokens, b.max_usd), prices=config.llm.prices,
+                     preflight=preflight)
 
 
 def live_source(stack: contextlib.ExitStack, config: Config, args: argparse.Namespace) -> LiveSource:
@@ -146,31 +151,15 @@ def run_build(args: argparse.Namespace) -> int:
         source = replay_source(args.snapshot, args.date) if args.snapshot else live_source(stack, config, args)
         stack.enter_context(run_lock(output))
         _remove_internals(output)
-        cache = AnswerCache(args.cache or data / "llm-cache.sqlite")
-        llm = open_llm(stack, config, data / "llama-server.log", cache)
-        if not args.snapshot:
-            preflight(llm)
+        cache = stack.enter_context(AnswerCache(args.cache or data / "llm-cache.sqlite"))
+        endpoint, concurrency = start_endpoint(stack, config, data / "llama-server.log")
         progress = LiveReporter(args.console) if args.console else Reporter()
         stack.callback(progress.close)
-        deps = Deps(source=source, llm=llm, output=output, data=data,
+        deps = Deps(source=source, endpoint=endpoint, output=output, data=data,
+                    llm=functools.partial(llm_client, config, endpoint, concurrency, cache, preflight=True),
                     pacer=Pacer(config.arxiv.delay_seconds), progress=progress)
         report = build(args.date, config, deps, strict=args.strict)
     return _report(report, data)  # after the progress display has stopped
-
-
-class PreflightError(DigestError):
-    """The endpoint does not answer a tiny request: wrong base URL, key or model."""
-
-    exit_code = EXIT_USAGE
-
-
-def preflight(llm: LLMClient) -> None:
-    """One uncached call to the summary model before any fetching; raises PreflightError."""
-    probe = LLMClient(llm.endpoint, 1, llm.timeout, 0.0)  # own client: the build's runs in its own event loop
-    model = llm.endpoint.models.summary
-    error = asyncio.run(_ping_all(probe, [model]))[model]
-    if error:
-        raise PreflightError(f"preflight call failed, nothing fetched: {error}")
 
 
 def run_fetch(args: argparse.Namespace) -> int:
@@ -204,8 +193,8 @@ def run_check(args: argparse.Namespace) -> int:
     models = models_in_use(config, endpoint)
     try:
         with contextlib.ExitStack() as stack:
-            llm = open_llm(stack, config, Path(tempfile.gettempdir()) / "digest-check-llama.log", None)
-            results = asyncio.run(_ping_all(llm, models))
+            started, concurrency = start_endpoint(stack, config, Path(tempfile.gettempdir()) / "digest-check-llama.log")
+            results = asyncio.run(_ping_all(llm_client(config, started, concurrency), models))
     except EmbeddedModelError as exc:
         raise PreflightError(str(exc)) from None
     for model, error in results.items():
@@ -252,10 +241,8 @@ async def _ping_all(llm: LLMClient, models: list[str]) -> dict[str, str | None]:
             return str(exc)
         return None
 
-    try:
+    async with llm:
         return dict(zip(models, await asyncio.gather(*(ping(m) for m in models)), strict=True))
-    finally:
-        await llm.close()
 
 
 def run_serve(args: argparse.Namespace) -> int:

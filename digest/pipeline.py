@@ -1,8 +1,10 @@
 """The only place that knows the order of the stages: fetch -> select -> write -> render (the
 full texts of the chosen papers are fetched inside write, once ranking has chosen them).
 
-`build(date, config, deps)` runs them for one date and returns the RunReport. The write stage is
-one asyncio DAG: every paper and the topic flow at once, the overview when both are done.
+`build(date, config, deps)` runs them for one date and returns the RunReport, in one event loop
+that owns the LLM client (`async with`): the preflight, the fetch (in a thread: the HTTP client
+and parsers are synchronous), then the write stage as one asyncio DAG (every paper and the topic
+flow at once, the overview when both are done), then publishing.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from digest import __version__
-from digest.config import Config
+from digest.config import Config, Endpoint
 from digest.errors import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, EXIT_PUBLISHED, NotPublished
 from digest.fetch.arxiv import fetch_papers
 from digest.fetch.feeds import fetch_news
@@ -44,7 +47,8 @@ class Deps:
     """What a build needs from outside: where responses come from, the LLM, where files go."""
 
     source: Source
-    llm: LLMClient
+    endpoint: Endpoint  # the resolved endpoint: the task models, drafters and synthesizer
+    llm: Callable[[], LLMClient]  # a new client for one run's event loop (the build enters and closes it)
     output: Path  # the site: pages, archive, feeds, digest.json and nothing else
     data: Path  # what the operator keeps: raw responses, caches, the run records (run.json)
     pacer: Pacer
@@ -66,10 +70,10 @@ def fetch(date: dt.date, config: Config, source: Source, pacer: Pacer) -> Snapsh
                     sources=paper_statuses + feed_statuses + upvote_statuses, backfilled=backfilled, upvotes=upvotes)
 
 
-async def write(snapshot: Snapshot, selection: Selection, config: Config, deps: Deps) -> Digest:
+async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: LLMClient, deps: Deps) -> Digest:
     """Every LLM section of the day, as one concurrent DAG: ranking, full texts (when configured)
     and papers, beside the topics."""
-    llm, ep, articles = deps.llm, deps.llm.endpoint, snapshot.articles
+    ep, articles = deps.endpoint, snapshot.articles
 
     async def topic_flow():
         topics, status = await plan_topics(articles, llm, ep.models.topics)
@@ -92,15 +96,12 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, deps: 
         papers = await asyncio.to_thread(fetch_fulltexts, papers, config.papers, config.arxiv, deps.source, deps.pacer)
         return await asyncio.gather(*(one_paper(p, len(papers)) for p in papers)), how, error
 
-    try:
-        (writeups, ranking, ranking_error), (topics, plan_status) = await asyncio.gather(paper_flow(), topic_flow())
-        deps.progress.stage("overview", f"{len(topics)} topics with commentary written")
-        if writeups or topics:
-            overview = await write_overview(list(writeups), topics, llm, ep.models.overview)
-        else:  # nothing to write about: no model call, and nothing missing
-            overview = Section(status="ok", content=Overview(overview=QUIET_DAY))
-    finally:
-        await llm.close()
+    (writeups, ranking, ranking_error), (topics, plan_status) = await asyncio.gather(paper_flow(), topic_flow())
+    deps.progress.stage("overview", f"{len(topics)} topics with commentary written")
+    if writeups or topics:
+        overview = await write_overview(list(writeups), topics, llm, ep.models.overview)
+    else:  # nothing to write about: no model call, and nothing missing
+        overview = Section(status="ok", content=Overview(overview=QUIET_DAY))
     return Digest(
         date=snapshot.date, generated_at=dt.datetime.now(dt.timezone.utc), version=__version__,
         papers=list(writeups), topics=topics, overview=overview, topic_plan_status=plan_status,
@@ -131,6 +132,14 @@ def failures(digest: Digest) -> list[str]:
     return out
 
 
+def _log_fetched(snapshot: Snapshot, selection: Selection) -> None:
+    failed = [s.source for s in snapshot.sources if s.state in ("failed", "stale")]
+    log.info("fetched %d papers%s and %d articles from %d sources (%d failed); %d candidate papers, %d updated, "
+             "%d covered earlier, %d filtered out", len(snapshot.papers), " (backfilled)" if snapshot.backfilled else "",
+             len(snapshot.articles), len(snapshot.sources), len(failed), len(selection.candidates),
+             len(selection.updated), len(selection.covered), selection.filtered_out)
+
+
 def check_usable(snapshot: Snapshot) -> None:
     """Raise NotPublished when every source failed with nothing to fall back on: such a day would
     publish an empty page over whatever was there."""
@@ -149,18 +158,25 @@ def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> Ru
     with `strict` 1 and nothing published (the previous page stays). Raises NotPublished before
     any LLM call when every source failed, and OSError when the output cannot be written (the
     previous page stays: every file is replaced atomically).
+
+    One event loop (and one LLM client from `deps.llm`) per call, so a process may build any
+    number of days. Raises PreflightError when the endpoint fails a first tiny request: before any
+    fetching for a live build, before the first uncached call for a replay.
     """
+    return asyncio.run(_build(date, config, deps, strict))
+
+
+async def _build(date: dt.date, config: Config, deps: Deps, strict: bool) -> RunReport:
     started = dt.datetime.now(dt.timezone.utc)
-    deps.progress.stage("fetching", f"arXiv {', '.join(config.arxiv.categories)} and {len(config.news.feeds)} feeds")
-    snapshot = fetch(date, config, deps.source, deps.pacer)
-    check_usable(snapshot)
-    selection = select_papers(snapshot.papers, config.papers, earlier_writeups(load_digests(deps.output), date))
-    failed = [s.source for s in snapshot.sources if s.state in ("failed", "stale")]
-    log.info("fetched %d papers%s and %d articles from %d sources (%d failed); %d candidate papers, %d updated, "
-             "%d covered earlier, %d filtered out", len(snapshot.papers), " (backfilled)" if snapshot.backfilled else "",
-             len(snapshot.articles), len(snapshot.sources), len(failed), len(selection.candidates),
-             len(selection.updated), len(selection.covered), selection.filtered_out)
-    digest = asyncio.run(write(snapshot, selection, config, deps))
+    async with deps.llm() as llm:
+        if deps.source.live:
+            await llm.preflight()  # before any fetching: a wrong endpoint costs no arXiv request
+        deps.progress.stage("fetching", f"arXiv {', '.join(config.arxiv.categories)} and {len(config.news.feeds)} feeds")
+        snapshot = await asyncio.to_thread(fetch, date, config, deps.source, deps.pacer)
+        check_usable(snapshot)
+        selection = select_papers(snapshot.papers, config.papers, earlier_writeups(load_digests(deps.output), date))
+        _log_fetched(snapshot, selection)
+        digest = await write(snapshot, selection, config, llm, deps)
     problems = failures(digest)
     page = None
     if problems and strict:

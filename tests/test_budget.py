@@ -6,7 +6,8 @@ import asyncio
 import pytest
 
 from digest.config import LLMConfig, Price, resolve_endpoint
-from digest.llm.client import LLMClient, LLMError, prompt_token_bound
+from digest.llm.client import LLMClient, LLMError
+from digest.llm.request import prompt_token_bound
 from digest.llm.policy import Budget, BudgetSpent, cost_usd
 from digest.llm.prompts import load_prompt
 from digest.models import PaperSummary

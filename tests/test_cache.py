@@ -42,7 +42,7 @@ def test_a_changed_model_is_a_miss(fake_llm, tmp_path):
     report, _ = _build(tmp_path, config)
     n_papers = load_config(DEMO_CONFIG).papers.max
     assert report["usage"]["calls"] == n_papers  # only the summaries, written by the new model
-    assert len(fake_llm.requests) == calls + n_papers
+    assert len(fake_llm.requests) == calls + 1 + n_papers  # the preflight before the first uncached call
 
 
 def test_key_covers_prompt_version_model_params_and_input():  # O6

@@ -77,8 +77,10 @@ def test_sections_say_which_model_wrote_them(built):
 def test_call_count_and_report(built):
     rc, _, _, report, server = built
     papers, topics = N_PAPERS, 3
-    # 3 per paper, 1 topic plan, 1 draft per topic (one drafter), 1 overview
-    assert len(server.requests) == report["usage"]["calls"] == 3 * papers + 1 + topics + 1
+    # 3 per paper, 1 topic plan, 1 draft per topic (one drafter), 1 overview; and the preflight,
+    # which the report does not count
+    assert len(server.requests) - 1 == report["usage"]["calls"] == 3 * papers + 1 + topics + 1
+    assert server.requests[0]["max_tokens"] <= 64 and "Ping" in str(server.requests[0]["response_format"])
     assert report["failures"] == [] and report["exit_status"] == 0
     assert all(s["state"] == "ok" for s in report["sources"])
 

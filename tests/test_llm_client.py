@@ -6,7 +6,8 @@ import time
 import pytest
 
 from digest.config import LLMConfig, resolve_endpoint
-from digest.llm.client import ContextOverflow, LLMClient, LLMError, extract_json, parse_answer
+from digest.llm.client import ContextOverflow, LLMClient, LLMError
+from digest.llm.request import extract_json, parse_answer
 from digest.llm.policy import Budget
 from digest.llm.prompts import load_prompt
 from digest.models import PaperSummary
@@ -162,7 +163,7 @@ def test_answers_are_cleaned_before_validation():
 
 
 def test_bounded_schema_caps_lists_for_grammar_servers(fake_llm):
-    from digest.llm.client import MAX_LIST_ITEMS, bounded_schema
+    from digest.llm.request import MAX_LIST_ITEMS, bounded_schema
     from digest.models import ResearchDirections
 
     directions = bounded_schema(ResearchDirections.model_json_schema())

@@ -120,3 +120,9 @@ class AnswerCache:
 
     def close(self) -> None:
         self._db.close()
+
+    def __enter__(self) -> AnswerCache:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

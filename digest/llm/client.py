@@ -1,48 +1,37 @@
 """The one adapter for every OpenAI-compatible endpoint (OpenAI, OpenRouter, Ollama, vLLM,
 llama.cpp's server), through the openai SDK's async client.
 
-Each call asks for a JSON object matching a pydantic model, in the endpoint's structured-output
-mode: `json_schema` (OpenAI's response_format), `json_object` (llama.cpp's server: it rejects
-json_schema but constrains output to {"type": "json_object", "schema": ...}) or `none`. Whatever
-the mode, the answer is cleaned (<think> blocks, code fences), validated, repaired once with the
-validation error quoted, and otherwise reported as an LLMError; a half-parsed answer never leaves.
+A completion is three pieces: building the request (digest.llm.request: messages, parameters,
+cache key), sending it (here: the one provider-specific part, with the retry policy, circuit
+breaker, budget and concurrency of digest.llm.policy) and reading the answer (parse, one repair
+with the validation error quoted, cache). A provider's batch service can send the same requests
+another way; the answer cache is the one ledger of what was asked.
+
+`async with LLMClient(...) as llm:` owns the SDK client for one event loop; the answer cache is
+the caller's (it outlives the client, e.g. across builds in one process).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import json
 import logging
 import re
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import openai
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from digest.config import Endpoint
-from digest.llm.cache import AnswerCache, cache_key
+from digest.config import Endpoint, Price
+from digest.errors import EXIT_USAGE, DigestError
+from digest.llm.cache import AnswerCache
 from digest.llm.policy import MAX_ATTEMPTS, Budget, BudgetSpent, CircuitBreaker, Reservation, classify, cost_usd
-from digest.llm.prompts import Prompt
-from digest.models import Usage
+from digest.llm.prompts import Prompt, load_prompt
+from digest.llm.request import LLMError, Request, build_request, parse_answer
+from digest.models import Ping, Usage
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger(__name__)
-
-_THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
-MAX_LIST_ITEMS = 3  # items per list of strings from grammar-constrained servers
-
-
-class LLMError(Exception):
-    """A call that produced no valid answer: transport, HTTP, refusal, truncation or bad JSON."""
-
-
-class ContextOverflow(LLMError):
-    """The request is longer than the model's context window (said by the server, or seen in its
-    usage); resending it unchanged cannot succeed, a shorter input might."""
-
 
 # Silent truncation (servers such as Ollama cut a long prompt to their window and answer anyway):
 # a prompt of C characters holds at least C / CHARS_PER_TOKEN_MAX tokens in any common tokenizer;
@@ -50,14 +39,18 @@ class ContextOverflow(LLMError):
 CHARS_PER_TOKEN_MAX = 5
 TRUNCATION_RATIO = 0.8
 MIN_CHECKED_TOKENS = 400  # shorter prompts: chat-template overhead blurs the count
-# The budget's bound on a request's prompt tokens: every token of a byte-level BPE or byte-fallback
-# tokenizer (tiktoken, Llama, Mistral, Qwen) covers at least one UTF-8 byte, so bytes bound the
-# text's tokens; chat templates add a few special tokens per message and per request (the reply's
-# header, a default system line or date header some templates insert), and some providers put the
-# response_format's schema into the prompt.
-TEMPLATE_TOKENS_PER_MESSAGE = 8
-TEMPLATE_TOKENS_PER_REQUEST = 64
 _OVERFLOW = re.compile(r"context[ _](length|window)|maximum context|too many tokens|prompt is too long", re.I)
+
+
+class ContextOverflow(LLMError):
+    """The request is longer than the model's context window (said by the server, or seen in its
+    usage); resending it unchanged cannot succeed, a shorter input might."""
+
+
+class PreflightError(DigestError):
+    """The endpoint does not answer a tiny request: wrong base URL, key or model (exit 2)."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass
@@ -71,91 +64,203 @@ class Completion(Generic[T]):
     cached: bool = False
 
 
-def extract_json(text: str) -> str:
-    """The JSON object in a model's answer: <think> blocks and code fences removed, then the span
-    from the first '{' to the last '}'. Raises LLMError when there is none."""
-    text = _FENCE.sub("", _THINK.sub("", text).strip())
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end < start:
-        raise LLMError("the answer holds no JSON object")
-    return text[start : end + 1]
+@dataclass
+class Answer:
+    """The text of one answered request and its tokens as the server reported them."""
 
-
-def parse_answer(text: str, schema: type[T]) -> T:
-    """Validate a model's answer against `schema`. Raises LLMError naming what is wrong."""
-    try:
-        # strict=False: raw newlines inside strings are common (grammar-constrained servers allow
-        # them) and harmless.
-        data = json.loads(extract_json(text), strict=False)
-    except json.JSONDecodeError as exc:
-        raise LLMError(f"the answer is not valid JSON: {exc}") from exc
-    try:
-        return schema.model_validate(data)
-    except ValidationError as exc:
-        raise LLMError(f"answer does not match the {schema.__name__} schema: {exc.errors()[:3]}") from exc
-
-
-def prompt_token_bound(messages: list[dict], response_format: dict | None) -> int:
-    """An upper bound, in tokens, on the prompt of a request of `messages` ({"role", "content"}
-    dicts) sent with `response_format` (None: none sent), for any common tokenizer."""
-    sent = "".join(m["content"] or "" for m in messages) + (json.dumps(response_format) if response_format else "")
-    return len(sent.encode()) + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) + TEMPLATE_TOKENS_PER_REQUEST
-
-
-def bounded_schema(schema: dict) -> dict:
-    """`schema` with a maxItems on every list of strings, for grammar-constrained servers
-    (llama.cpp): the grammar then closes each list where a small model would go on until the
-    answer is cut off. (String maxLength is left out: llama.cpp expands it into one grammar rule
-    per character and rejects the grammar beyond a few hundred.)
-    """
-    bounded = copy.deepcopy(schema)
-    for node in _walk(bounded):
-        if node.get("type") == "array" and node.get("items", {}).get("type") == "string":
-            node.setdefault("maxItems", MAX_LIST_ITEMS)
-    return bounded
-
-
-def _walk(node):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class LLMClient:
-    """Structured completions against one endpoint, at most `concurrency` at a time.
+    """Structured completions against one endpoint, at most `concurrency` at a time, each call
+    ending within `timeout` seconds.
 
     `usage` accumulates calls, cache hits and tokens over the client's life; answers are looked up
-    in and stored to `cache` (in memory only when None).
+    in and stored to `cache` (in memory only when None). With `preflight`, the first request that
+    the cache cannot answer is preceded by one tiny request to the summary model, so a wrong
+    endpoint fails the run (PreflightError) before any section is written without it.
     """
 
-    def __init__(self, endpoint: Endpoint, concurrency: int, timeout: float, temperature: float,
-                 cache: AnswerCache | None = None, budget: Budget | None = None, prices: dict | None = None):
+    def __init__(self, endpoint: Endpoint, concurrency: int = 4, timeout: float = 120.0, temperature: float = 0.3,
+                 *, cache: AnswerCache | None = None, budget: Budget | None = None,
+                 prices: dict[str, Price] | None = None, preflight: bool = False):
         self.endpoint = endpoint
-        self.prices = prices or {}  # model -> digest.config.Price
+        self.prices = prices or {}
         self.timeout = timeout
+        self.temperature = temperature
         self.breaker = CircuitBreaker()
         self.budget = budget or Budget()
-        self.temperature = temperature
         self.usage = Usage()
         self.cache = cache or AnswerCache(None)
         self._sem = asyncio.Semaphore(concurrency)
         self._truncating: set[str] = set()  # models already reported as cutting prompts
+        self._wants_preflight = preflight
+        self._preflight: asyncio.Future | None = None  # the one ping, shared by every caller
         # Our own retry policy below; the SDK's hidden retries would double every wait.
         self._client = openai.AsyncOpenAI(
-            base_url=endpoint.base_url, api_key=endpoint.api_key or "not-needed",
-            max_retries=0, timeout=timeout,
+            base_url=endpoint.base_url, api_key=endpoint.api_key or "not-needed", max_retries=0, timeout=timeout,
         )
 
-    def _check_truncation(self, model: str, messages: list[dict], prompt_tokens: int) -> None:
+    async def __aenter__(self) -> LLMClient:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP connections (the cache is its owner's to close)."""
+        await self._client.close()
+
+    async def preflight(self) -> None:
+        """One tiny uncached request to the summary model, once per client; raises PreflightError
+        with the endpoint's answer when it fails. Not counted in `usage` or the budget."""
+        if self._preflight is None:
+            self._preflight = asyncio.ensure_future(self._ping())
+        await asyncio.shield(self._preflight)
+
+    async def _ping(self) -> None:
+        model = self.endpoint.models.summary
+        request = build_request(self.endpoint.structured_output, model, load_prompt("check"), Ping, 0.0)
+        try:
+            parse_answer((await self._post(request)).text, Ping)
+        except (LLMError, openai.APIError) as exc:
+            raise PreflightError(f"preflight call to {model} failed, nothing written: {_detail(exc)}") from None
+
+    async def complete(self, model: str, prompt: Prompt, schema: type[T], **values) -> Completion[T]:
+        """Run `prompt` filled with `values` on `model`; the answer validated as `schema`.
+
+        Raises LLMError after one repair attempt (bad JSON) or the retries of digest.llm.policy,
+        and PreflightError when the endpoint fails its first, tiny request.
+        """
+        request = build_request(self.endpoint.structured_output, model, prompt, schema, self.temperature, **values)
+        hit = self.cache.get(request.key)
+        if hit is not None:
+            self.usage.reuse(hit.prompt_tokens, hit.completion_tokens, hit.cost_usd)
+            return Completion(parse_answer(hit.answer, schema), model, hit.prompt_tokens, hit.completion_tokens,
+                              cached=True)
+        if self._wants_preflight:
+            await self.preflight()
+        answer = await self.send(request)
+        try:
+            value = parse_answer(answer.text, schema)
+        except LLMError as problem:
+            repaired = await self.send(request.repair(answer.text, str(problem)))
+            value = parse_answer(repaired.text, schema)
+            answer = Answer(repaired.text, answer.prompt_tokens + repaired.prompt_tokens,
+                            answer.completion_tokens + repaired.completion_tokens)
+        cost = cost_usd(self.prices.get(model), answer.prompt_tokens, answer.completion_tokens)
+        self.cache.put(request.key, request.prompt_ref, model, answer.text, answer.prompt_tokens,
+                       answer.completion_tokens, cost)
+        return Completion(value, model, answer.prompt_tokens, answer.completion_tokens)
+
+    async def send(self, request: Request) -> Answer:
+        """`request` answered, retried per digest.llm.policy. Raises LLMError (ContextOverflow when
+        the input is longer than the model's window)."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                answer = await self._send_once(request)
+            except openai.APIError as exc:
+                transient = classify(exc, attempt)
+                if transient is None:
+                    if isinstance(exc, openai.BadRequestError) and (exc.code == "context_length_exceeded"
+                                                                     or _OVERFLOW.search(exc.message or "")):
+                        raise ContextOverflow(f"{request.model}: the input is longer than the model's context "
+                                              f"window ({_detail(exc)})") from None
+                    raise LLMError(f"{request.model}: {_detail(exc)}") from None
+                if transient.wait is None or attempt == MAX_ATTEMPTS:
+                    self.breaker.record(ok=False)
+                    raise LLMError(f"{request.model}: {transient} (after {attempt} attempts)") from None
+                await asyncio.sleep(transient.wait)
+                continue
+            self.breaker.record(ok=True)
+            return answer
+        raise AssertionError("unreachable")
+
+    async def _send_once(self, request: Request) -> Answer:
+        """One attempt, counted in `usage` and held against the budget while it is in flight."""
+        async with self._sem:
+            # Checked and reserved here, as the request is sent: a check before the wait for a slot
+            # would let every call queued at the start through.
+            if self.breaker.open:
+                raise LLMError(f"{request.model}: not called: the endpoint failed {self.breaker.threshold} times "
+                               "in a row")
+            reservation = await self._reserve(request)
+            self.usage.calls += 1
+            charged = False
+
+            def charge(prompt_tokens: int | None, completion_tokens: int | None) -> None:
+                nonlocal charged
+                self._charge(request, reservation, prompt_tokens, completion_tokens)
+                charged = True
+            try:
+                return await self._post(request, on_usage=charge)
+            except openai.APIError:
+                self.usage.failed_calls += 1
+                raise
+            finally:
+                if not charged:  # failed or cancelled: no answer, nothing spent; it still counts as a call
+                    self.budget.settle(reservation)
+
+    async def _post(self, request: Request, on_usage=None) -> Answer:
+        """The HTTP request and the checks of the answer's shape; `on_usage(prompt, completion)` is
+        told the reported tokens (or None, None) before any check can fail. Raises LLMError or the
+        SDK's APIError."""
+        resp = await self._client.chat.completions.create(**request.body())
+        usage = getattr(resp, "usage", None)
+        p_tok, c_tok = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+        if on_usage is not None:
+            on_usage(p_tok if usage else None, c_tok if usage else None)
+        model = request.model
+        if not hasattr(resp, "choices"):  # e.g. an HTML page from a base URL without /v1
+            raise LLMError(f"{model}: the endpoint did not answer in the OpenAI format: {str(resp)[:120]!r}")
+        error = (resp.model_extra or {}).get("error")
+        if error:  # in-band error object (OpenRouter answers 200 with one)
+            raise LLMError(f"{model}: the endpoint reported an error: {str(error)[:200]}")
+        self._check_truncation(request, p_tok)
+        if not resp.choices:
+            raise LLMError(f"{model}: the answer has no choices")
+        choice = resp.choices[0]
+        if getattr(choice.message, "refusal", None):
+            raise LLMError(f"{model}: refused: {choice.message.refusal}")
+        if choice.finish_reason == "length":
+            raise LLMError(f"{model}: answer cut off at max_tokens={request.max_tokens}")
+        if not (choice.message.content or "").strip():
+            raise LLMError(f"{model}: empty answer (finish_reason={choice.finish_reason})")
+        return Answer(choice.message.content, p_tok, c_tok)
+
+    async def _reserve(self, request: Request) -> Reservation:
+        """The budget's reservation for one request: its prompt's token bound plus its max_tokens,
+        and their USD at the model's price. Raises LLMError when the budget has no room for it."""
+        prompt_tokens = request.prompt_token_bound()
+        try:
+            return await self.budget.reserve(prompt_tokens + request.max_tokens,
+                                             cost_usd(self.prices.get(request.model), prompt_tokens,
+                                                      request.max_tokens))
+        except BudgetSpent as exc:
+            raise LLMError(f"{request.model}: not called: {exc}") from None
+
+    def _charge(self, request: Request, reservation: Reservation, p_tok: int | None, c_tok: int | None) -> None:
+        """Record an answered request's tokens (and their USD) in `usage` and settle its reservation
+        on them. A server that reports no usage leaves the reservation charged: it is the only
+        bound known."""
+        if p_tok is None or c_tok is None:
+            self.budget.settle(reservation, reservation.tokens, reservation.usd)
+            return
+        cost = cost_usd(self.prices.get(request.model), p_tok, c_tok)
+        self.usage.prompt_tokens += p_tok
+        self.usage.completion_tokens += c_tok
+        self.usage.cost_usd += cost
+        self.budget.settle(reservation, p_tok + c_tok, cost)
+
+    def _check_truncation(self, request: Request, prompt_tokens: int) -> None:
         """Raise ContextOverflow when the reported prompt tokens show the server cut the prompt;
         the first time per model it is also logged as a warning for the operator."""
-        floor = sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN_MAX
+        floor = sum(len(m["content"]) for m in request.messages) / CHARS_PER_TOKEN_MAX
         if prompt_tokens <= 0 or floor < MIN_CHECKED_TOKENS or prompt_tokens >= TRUNCATION_RATIO * floor:
             return
+        model = request.model
         message = (f"{model}: the server read only {prompt_tokens} prompt tokens of at least {floor:.0f}: it cut the "
                    "input to its context window (raise the server's context length, e.g. Ollama's num_ctx)")
         if model not in self._truncating:
@@ -163,144 +268,10 @@ class LLMClient:
             log.warning("%s", message)
         raise ContextOverflow(message)
 
-    async def close(self) -> None:
-        await self._client.close()
-        self.cache.close()
 
-    def _response_format(self, schema: type[BaseModel]) -> dict | None:
-        mode = self.endpoint.structured_output
-        if mode == "json_schema":
-            return {"type": "json_schema",
-                    "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}}
-        if mode == "json_object":
-            return {"type": "json_object", "schema": bounded_schema(schema.model_json_schema())}
-        return None
+def _detail(exc: Exception) -> str:
+    """An SDK error as an operator reads it: 'HTTP 401: Incorrect API key provided'."""
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}: {exc.message}"
+    return str(exc)
 
-    async def complete(self, model: str, prompt: Prompt, schema: type[T], **values) -> Completion[T]:
-        """Run `prompt` filled with `values` on `model`; the answer validated as `schema`.
-
-        Raises LLMError after one repair attempt (bad JSON) or the retries of digest.llm.policy.
-        """
-        messages = prompt.render(**values)
-        if self.endpoint.structured_output == "none":
-            messages[0]["content"] += (
-                "\nAnswer with only a JSON object matching this JSON schema:\n"
-                + json.dumps(schema.model_json_schema())
-            )
-        params = {"temperature": self.temperature, "max_tokens": prompt.max_tokens,
-                  "structured_output": self.endpoint.structured_output}
-        key = cache_key(prompt.ref, model, params, messages)
-        hit = self.cache.get(key)
-        if hit is not None:
-            self.usage.reuse(hit.prompt_tokens, hit.completion_tokens, hit.cost_usd)
-            return Completion(parse_answer(hit.answer, schema), model, hit.prompt_tokens, hit.completion_tokens,
-                              cached=True)
-        done, text = await self._answer(model, messages, schema, prompt.max_tokens)
-        cost = cost_usd(self.prices.get(model), done.prompt_tokens, done.completion_tokens)
-        self.cache.put(key, prompt.ref, model, text, done.prompt_tokens, done.completion_tokens, cost)
-        return done
-
-    async def _answer(self, model, messages, schema: type[T], max_tokens: int) -> tuple[Completion[T], str]:
-        """A validated answer (and its text), repaired once if it does not validate."""
-        text, p_tok, c_tok = await self._call(model, messages, schema, max_tokens)
-        try:
-            return Completion(parse_answer(text, schema), model, p_tok, c_tok), text
-        except LLMError as first:
-            repair = messages + [
-                {"role": "assistant", "content": text},
-                {"role": "user", "content": f"That answer was not valid: {first}. "
-                 "Answer again with only the corrected JSON object."},
-            ]
-            text, p2, c2 = await self._call(model, repair, schema, max_tokens)
-            return Completion(parse_answer(text, schema), model, p_tok + p2, c_tok + c2), text
-
-    async def _call(self, model, messages, schema, max_tokens) -> tuple[str, int, int]:
-        """One answer's text and tokens, retried per digest.llm.policy. Raises LLMError."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                result = await self._call_once(model, messages, schema, max_tokens)
-            except openai.APIError as exc:
-                transient = classify(exc, attempt)
-                if transient is None:
-                    detail = f"HTTP {exc.status_code}: {exc.message}" if isinstance(exc, openai.APIStatusError) else str(exc)
-                    if isinstance(exc, openai.BadRequestError) and (exc.code == "context_length_exceeded"
-                                                                     or _OVERFLOW.search(exc.message or "")):
-                        raise ContextOverflow(f"{model}: the input is longer than the model's context window "
-                                              f"({detail})") from None
-                    raise LLMError(f"{model}: {detail}") from None
-                if transient.wait is None or attempt == MAX_ATTEMPTS:
-                    self.breaker.record(ok=False)
-                    raise LLMError(f"{model}: {transient} (after {attempt} attempts)") from None
-                await asyncio.sleep(transient.wait)
-                continue
-            self.breaker.record(ok=True)
-            return result
-        raise AssertionError("unreachable")
-
-    async def _reserve(self, model: str, messages: list[dict], fmt: dict | None, max_tokens: int) -> Reservation:
-        """The budget's reservation for one request: its prompt's token bound plus `max_tokens`, and
-        their USD at the model's price. Raises LLMError when the budget has no room for it."""
-        prompt_tokens = prompt_token_bound(messages, fmt)
-        try:
-            return await self.budget.reserve(prompt_tokens + max_tokens,
-                                             cost_usd(self.prices.get(model), prompt_tokens, max_tokens))
-        except BudgetSpent as exc:
-            raise LLMError(f"{model}: not called: {exc}") from None
-
-    def _charge(self, model: str, resp, reservation: Reservation) -> tuple[int, int]:
-        """Record an answered request's prompt and completion tokens (and their USD) in `usage` and
-        settle its reservation on them. A server that reports no usage leaves the reservation
-        charged: it is the only bound known."""
-        usage = getattr(resp, "usage", None)
-        if usage is None:
-            self.budget.settle(reservation, reservation.tokens, reservation.usd)
-            return 0, 0
-        p_tok, c_tok = usage.prompt_tokens, usage.completion_tokens
-        cost = cost_usd(self.prices.get(model), p_tok, c_tok)
-        self.usage.prompt_tokens += p_tok
-        self.usage.completion_tokens += c_tok
-        self.usage.cost_usd += cost
-        self.budget.settle(reservation, p_tok + c_tok, cost)
-        return p_tok, c_tok
-
-    async def _call_once(self, model, messages, schema, max_tokens) -> tuple[str, int, int]:
-        kwargs = {}
-        fmt = self._response_format(schema)
-        if fmt is not None:
-            kwargs["response_format"] = fmt
-        async with self._sem:
-            # Checked and reserved here, as the request is sent: a check before the wait for a slot
-            # would let every call queued at the start through.
-            if self.breaker.open:
-                raise LLMError(f"{model}: not called: the endpoint failed {self.breaker.threshold} times in a row")
-            reservation = await self._reserve(model, messages, fmt, max_tokens)
-            self.usage.calls += 1
-            resp = None
-            try:
-                resp = await self._client.chat.completions.create(
-                    model=model, messages=messages, max_tokens=max_tokens,
-                    temperature=self.temperature, **kwargs,
-                )
-            except Exception:
-                self.usage.failed_calls += 1
-                raise
-            finally:
-                if resp is None:  # failed or cancelled: no answer, nothing spent; it still counts as a call
-                    self.budget.settle(reservation)
-        p_tok, c_tok = self._charge(model, resp, reservation)
-        if not hasattr(resp, "choices"):  # e.g. an HTML page from a base URL without /v1
-            raise LLMError(f"{model}: the endpoint did not answer in the OpenAI format: {str(resp)[:120]!r}")
-        error = (resp.model_extra or {}).get("error")
-        if error:  # in-band error object (OpenRouter answers 200 with one)
-            raise LLMError(f"{model}: the endpoint reported an error: {str(error)[:200]}")
-        self._check_truncation(model, messages, p_tok)
-        if not resp.choices:
-            raise LLMError(f"{model}: the answer has no choices")
-        choice = resp.choices[0]
-        if getattr(choice.message, "refusal", None):
-            raise LLMError(f"{model}: refused: {choice.message.refusal}")
-        if choice.finish_reason == "length":
-            raise LLMError(f"{model}: answer cut off at max_tokens={max_tokens}")
-        if not (choice.message.content or "").strip():
-            raise LLMError(f"{model}: empty answer (finish_reason={choice.finish_reason})")
-        return choice.message.content, p_tok, c_tok

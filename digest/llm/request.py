@@ -1,0 +1,153 @@
+"""A task's request and the reading of its answer, apart from how the request is sent.
+
+`Request` is one chat-completions request as the client builds it: the rendered prompt, the model,
+its parameters, the response format of the endpoint's structured-output mode (`json_schema`:
+OpenAI's response_format; `json_object`: llama.cpp's server, which rejects json_schema but
+constrains output to {"type": "json_object", "schema": ...}; `none`: the schema in the prompt) and
+the key its answer is cached under. `body()` is the OpenAI request body, the same whether it goes
+out live or in a provider's batch file. `parse_answer` reads an answer: <think> blocks and code
+fences removed, validated against the task's pydantic model; a half-parsed answer never leaves.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field, replace
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from digest.llm.cache import cache_key
+from digest.llm.prompts import Prompt
+
+T = TypeVar("T", bound=BaseModel)
+StructuredOutput = Literal["json_schema", "json_object", "none"]
+
+THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)  # a reasoning model's hidden plan
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
+MAX_LIST_ITEMS = 3  # items per list of strings from grammar-constrained servers
+# The budget's bound on a request's prompt tokens: every token of a byte-level BPE or byte-fallback
+# tokenizer (tiktoken, Llama, Mistral, Qwen) covers at least one UTF-8 byte, so bytes bound the
+# text's tokens; chat templates add a few special tokens per message and per request (the reply's
+# header, a default system line or date header some templates insert), and some providers put the
+# response_format's schema into the prompt.
+TEMPLATE_TOKENS_PER_MESSAGE = 8
+TEMPLATE_TOKENS_PER_REQUEST = 64
+
+
+class LLMError(Exception):
+    """A call that produced no valid answer: transport, HTTP, refusal, truncation or bad JSON."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One chat-completions request and the cache key of its answer (the key stays the one of the
+    first request when a repair adds messages: the repaired answer stands for the original)."""
+
+    model: str
+    prompt_ref: str  # prompt id@version
+    messages: list[dict] = field(hash=False)
+    max_tokens: int
+    temperature: float
+    response_format: dict | None = field(hash=False)
+    key: str
+
+    def body(self) -> dict:
+        """The OpenAI chat-completions request body."""
+        body = {"model": self.model, "messages": self.messages, "max_tokens": self.max_tokens,
+                "temperature": self.temperature}
+        if self.response_format is not None:
+            body["response_format"] = self.response_format
+        return body
+
+    def repair(self, answer: str, problem: str) -> Request:
+        """This request asked once more: the invalid `answer` quoted back with what is wrong with it."""
+        return replace(self, messages=[
+            *self.messages,
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": f"That answer was not valid: {problem}. "
+                                        "Answer again with only the corrected JSON object."},
+        ])
+
+    def prompt_token_bound(self) -> int:
+        """An upper bound on the request's prompt tokens for any common tokenizer."""
+        return prompt_token_bound(self.messages, self.response_format)
+
+
+def prompt_token_bound(messages: list[dict], response_format: dict | None) -> int:
+    """An upper bound, in tokens, on the prompt of a request of `messages` ({"role", "content"}
+    dicts) sent with `response_format` (None: none sent), for any common tokenizer."""
+    sent = "".join(m["content"] or "" for m in messages) + (json.dumps(response_format) if response_format else "")
+    return len(sent.encode()) + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) + TEMPLATE_TOKENS_PER_REQUEST
+
+
+def build_request(mode: StructuredOutput, model: str, prompt: Prompt, schema: type[BaseModel], temperature: float,
+                  **values) -> Request:
+    """The request that runs `prompt` filled with `values` on `model`, asking for a JSON object of
+    `schema` in structured-output `mode`."""
+    messages = prompt.render(**values)
+    if mode == "none":
+        messages[0]["content"] += ("\nAnswer with only a JSON object matching this JSON schema:\n"
+                                   + json.dumps(schema.model_json_schema()))
+    params = {"temperature": temperature, "max_tokens": prompt.max_tokens, "structured_output": mode}
+    return Request(model=model, prompt_ref=prompt.ref, messages=messages, max_tokens=prompt.max_tokens,
+                   temperature=temperature, response_format=response_format(mode, schema),
+                   key=cache_key(prompt.ref, model, params, messages))
+
+
+def response_format(mode: StructuredOutput, schema: type[BaseModel]) -> dict | None:
+    """The `response_format` that asks for `schema` in `mode` (None for `none`)."""
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}}
+    if mode == "json_object":
+        return {"type": "json_object", "schema": bounded_schema(schema.model_json_schema())}
+    return None
+
+
+def bounded_schema(schema: dict) -> dict:
+    """`schema` with a maxItems on every list of strings, for grammar-constrained servers
+    (llama.cpp): the grammar then closes each list where a small model would go on until the
+    answer is cut off. (String maxLength is left out: llama.cpp expands it into one grammar rule
+    per character and rejects the grammar beyond a few hundred.)
+    """
+    bounded = copy.deepcopy(schema)
+    for node in _walk(bounded):
+        if node.get("type") == "array" and node.get("items", {}).get("type") == "string":
+            node.setdefault("maxItems", MAX_LIST_ITEMS)
+    return bounded
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def extract_json(text: str) -> str:
+    """The JSON object in a model's answer: <think> blocks and code fences removed, then the span
+    from the first '{' to the last '}'. Raises LLMError when there is none."""
+    text = _FENCE.sub("", THINK.sub("", text).strip())
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise LLMError("the answer holds no JSON object")
+    return text[start : end + 1]
+
+
+def parse_answer(text: str, schema: type[T]) -> T:
+    """Validate a model's answer against `schema`. Raises LLMError naming what is wrong."""
+    try:
+        # strict=False: raw newlines inside strings are common (grammar-constrained servers allow
+        # them) and harmless.
+        data = json.loads(extract_json(text), strict=False)
+    except json.JSONDecodeError as exc:
+        raise LLMError(f"the answer is not valid JSON: {exc}") from exc
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise LLMError(f"answer does not match the {schema.__name__} schema: {exc.errors()[:3]}") from exc
