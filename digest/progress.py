@@ -22,14 +22,15 @@ from rich.progress import (
 )
 
 from digest.models import Usage
+from digest.words import plural
 
 log = logging.getLogger("digest")
 
 
 def usage_line(usage: Usage) -> str:
     """'12 calls, 3 cached, 4,812 tokens'."""
-    return (f"{usage.calls} calls, {usage.cache_hits} cached, "
-            f"{usage.prompt_tokens + usage.completion_tokens:,} tokens")
+    return (f"{plural(usage.calls, 'call')}, {usage.cache_hits} cached, "
+            f"{plural(usage.prompt_tokens + usage.completion_tokens, 'token')}")
 
 
 class Reporter:

@@ -227,3 +227,20 @@ def test_api_entries_in_any_order_keep_their_own_metadata():  # F16
     original = {p.arxiv_id: p for p in parse_api(body)}
     shuffled = {p.arxiv_id: p for p in parse_api(etree.tostring(root))}
     assert shuffled == original and [p.arxiv_id for p in parse_api(etree.tostring(root))] != list(original)
+
+
+def test_a_gone_arxiv_service_points_at_its_setting_not_at_removing_a_feed(tmp_path):  # F8
+    from servers import Server
+    srv = Server()
+    srv.routes.update({"/rss/cs.AI": (410, {}, b""), "/api": (410, {}, b"")})
+    client, source, pacer, cfg = _live(srv, tmp_path, {"now": 0.0})
+    try:
+        _, [feed, api], _ = fetch_papers(cfg.model_copy(update={"categories": ["cs.AI"]}), dt.date(2026, 4, 30),
+                                         source, pacer)
+    finally:
+        client.close()
+        srv.close()
+    assert feed.state == api.state == "failed"
+    assert feed.reason.startswith("HTTP 410 Gone: arXiv no longer serves this URL") and "arxiv.rss_url" in feed.reason
+    assert api.reason.startswith("HTTP 410 Gone: arXiv no longer serves this URL") and "arxiv.api_url" in api.reason
+    assert not any("feed" in s.reason or "take it out" in s.reason for s in (feed, api))

@@ -61,5 +61,5 @@ def test_a_saturday_build_is_an_empty_day_page_with_exit_0(fake_llm, tmp_path):
     assert main(["build", "--date", saturday, "--config", str(DEMO_CONFIG), "--snapshot", str(snap),
                  "--output", str(tmp_path / "site")]) == 0
     page = (tmp_path / "site" / saturday / "index.html").read_text()
-    assert "No new arXiv announcements today." in page
+    assert "No arXiv mailing today (Saturday)." in page and "No new arXiv announcements" not in page
     assert fake_llm.requests and not any("<paper>" in r["messages"][-1]["content"] for r in fake_llm.requests)

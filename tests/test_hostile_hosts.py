@@ -130,9 +130,10 @@ def test_unreachable_hosts_fail_fast(server):  # F2
     assert refused.error.startswith("ConnectError") and unknown.error.startswith("cannot resolve nonexistent.invalid")
 
 
-def test_a_gone_feed_says_to_remove_it(server):  # F8
+def test_a_gone_feed_says_to_remove_it(server, tmp_path):  # F8
     server.routes["/gone"] = (410, {}, b"")
-    assert "remove" in fetch(server, "/gone").error
+    _, status = _news(server, tmp_path, DAY, "/gone")
+    assert status.state == "failed" and status.reason.endswith("take the feed out of the config")
 
 
 def _news(server: Server, tmp_path, day: dt.date, path: str = "/feed"):

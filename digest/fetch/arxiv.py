@@ -21,6 +21,7 @@ import feedparser
 from digest.config import ArxivConfig
 from digest.fetch.oai import OaiError, list_records_url, parse_list_records
 from digest.fetch.sources import Pacer, Source, paced_get
+from digest.fetch.store import RawResponse
 from digest.fetch.text import aimed_at_ai, clean_text
 from digest.models import Paper, SourceStatus, arxiv_links
 
@@ -189,7 +190,7 @@ def fetch_papers(
     matched = False
     for category in cfg.categories:
         name, url = f"arxiv-rss-{category}", cfg.rss_url.format(category=category)
-        status, announced, items = _fetch_one(source, pacer, name, url, parse_rss)
+        status, announced, items = _fetch_one(source, pacer, name, url, parse_rss, "arxiv.rss_url")
         statuses.append(status)
         if announced == date:
             matched = True
@@ -200,11 +201,11 @@ def fetch_papers(
         items, status = _backfill_oai(cfg, date, source, pacer)
         return merge(items), [*statuses, status], True
     url = api_query_url(cfg, date)
-    status, _, items = _fetch_one(source, pacer, "arxiv-api", url, lambda b: (None, parse_api(b)))
+    status, _, items = _fetch_one(source, pacer, "arxiv-api", url, lambda b: (None, parse_api(b)), "arxiv.api_url")
     if status.state == "empty" and source.live:
         # The API lags the announcements and sometimes answers an empty page for a full day:
         # one more try (after the pacer's 3 s) before calling the day empty.
-        status, _, items = _fetch_one(source, pacer, "arxiv-api", url, lambda b: (None, parse_api(b)))
+        status, _, items = _fetch_one(source, pacer, "arxiv-api", url, lambda b: (None, parse_api(b)), "arxiv.api_url")
         if status.state == "empty":
             status = status.model_copy(update={"reason": "the export API listed no papers twice (it may lag the "
                                                          "announcements; a later rebuild can fill the day)"})
@@ -221,7 +222,7 @@ def _backfill_oai(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer)
         resp = paced_get(source, pacer, f"arxiv-oai-{page}", url)
         try:
             if resp.error:
-                raise OaiError(resp.error)
+                raise OaiError(_error(resp, "arxiv.oai_url"))
             found, token = parse_list_records(resp.body)
         except OaiError as exc:
             return papers, SourceStatus(source="arxiv-oai", url=url, state="failed", reason=str(exc))
@@ -232,10 +233,19 @@ def _backfill_oai(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer)
     return papers, SourceStatus(source="arxiv-oai", url=first, state="ok" if papers else "empty", items=len(papers))
 
 
-def _fetch_one(source: Source, pacer: Pacer, name: str, url: str, parse):
+def _error(resp: RawResponse, setting: str) -> str | None:
+    """Why `resp` failed, for an arXiv service whose URL is the config's `setting`: a 410 from arXiv
+    means the service moved or was retired, so the setting needs arXiv's current URL (a news feed's
+    410 means the feed itself is gone, and the advice differs)."""
+    if resp.status == 410:
+        return f"HTTP 410 Gone: arXiv no longer serves this URL; check {setting} against arXiv's current address"
+    return resp.error
+
+
+def _fetch_one(source: Source, pacer: Pacer, name: str, url: str, parse, setting: str):
     resp = paced_get(source, pacer, name, url)
     if resp.error:
-        return SourceStatus(source=name, url=url, state="failed", reason=resp.error), None, []
+        return SourceStatus(source=name, url=url, state="failed", reason=_error(resp, setting)), None, []
     try:
         announced, items = parse(resp.body)
     except ArxivError as exc:

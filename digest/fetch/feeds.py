@@ -97,7 +97,8 @@ def feed_problem(body: bytes) -> str | None:
 
 def _one_feed(feed: FeedConfig, cfg: NewsConfig, date: dt.date, source: Source) -> tuple[list[Article], SourceStatus]:
     resp = source.get(feed.source_name, feed.url, check=feed_problem)
-    status = SourceStatus(source=feed.name, url=feed.url, state="failed", reason=resp.error, failures=resp.failures)
+    reason = f"{resp.error}; take the feed out of the config" if resp.status == 410 else resp.error
+    status = SourceStatus(source=feed.name, url=feed.url, state="failed", reason=reason, failures=resp.failures)
     if resp.error and resp.stale_from is None:
         return [], status
     try:

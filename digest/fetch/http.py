@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from digest import __version__
+from digest.config import host_port
 from digest.fetch.store import RawResponse
 
 USER_AGENT = f"PaperBotDailyDigest/{__version__} (+https://github.com/paperbot/daily-digest)"
@@ -67,7 +68,8 @@ def get(client: httpx.Client, name: str, url: str, policy: Policy = Policy(),
     """GET `url` for source `name` under `policy`; never raises for network, HTTP or policy errors.
 
     `headers` are sent on every hop (If-None-Match, If-Modified-Since). A 304 is returned as is,
-    without an error; any other status but 200 is an error (410 says the feed is gone).
+    without an error; any other status but 200 is an error (a 410 says the URL is gone for good;
+    what to do about it depends on the source, so its module words that).
     """
     fetched_at = dt.datetime.now(dt.timezone.utc)
     give_up = time.monotonic() + policy.deadline
@@ -109,12 +111,14 @@ def _status_error(status: int) -> str | None:
     if status in (200, 304):
         return None
     if status == 410:
-        return "HTTP 410 Gone: the feed was removed; take it out of the config"
+        return "HTTP 410 Gone: the server removed this URL for good"
     return f"HTTP {status}"
 
 
 def _allowed(host: str, port: int, policy: Policy) -> bool:
-    return f"{host}:{port}" in policy.allow_private
+    """Whether fetch.allow_private lists `host`:`port`, compared in the config's one form (an IPv6
+    host arrives without brackets from httpx and from the socket)."""
+    return host_port(host, port) in policy.allow_private
 
 
 def _is_public(address: str) -> bool:

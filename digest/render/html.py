@@ -25,6 +25,8 @@ from markupsafe import Markup
 
 from digest.config import SiteConfig
 from digest.models import Digest, PaperReview, PaperWriteup, ResearchDirections
+from digest.render import wording
+from digest.words import plural
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "a", "br", "h4", "h5"}
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
@@ -159,7 +161,11 @@ def environment() -> jinja2.Environment:
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
     env.filters.update(md=render_markdown, review_md=review_markdown, directions_md=directions_markdown,
-                       safe_url=safe_url, external_link=external_link, anchor=paper_anchor, paper_page=paper_page, long_date=long_date)
+                       safe_url=safe_url, external_link=external_link, anchor=paper_anchor, paper_page=paper_page,
+                       long_date=long_date, plural=plural, from_what=wording.from_what,
+                       source_label=wording.source_label)
+    env.globals.update(no_mailing=wording.no_mailing, arxiv_failures=wording.arxiv_failures,
+                       lists_backfilled_papers=wording.lists_backfilled_papers)
     return env
 
 

@@ -26,6 +26,7 @@ from digest.render.html import (
     render_paper_page,
     stylesheet,
 )
+from digest.words import plural
 
 SCHEMA_VERSION = 1  # bump when a field of Digest changes meaning or disappears
 log = logging.getLogger(__name__)
@@ -78,27 +79,35 @@ def render_archive(digests: list[Digest]) -> str:
 
 
 def render_feed(digests: list[Digest], site_url: str | None) -> str:
-    """An Atom feed with one entry per day (newest 30), summary = the Today in AI overview."""
+    """An Atom feed with one entry per day (newest 30), summary = the Today in AI overview.
+
+    The same digests give the same bytes: an entry's `updated` is its digest's generated_at and the
+    feed's is the newest entry's (RFC 4287 4.2.15: the last significant change), never the clock,
+    so a re-render of unchanged days changes nothing a feed reader sees. With `site_url` every link
+    and id is absolute under it; without, links are relative to feed.xml and ids are URNs.
+    """
     base = (site_url or "").rstrip("/")
+    root = f"{base}/" if base else ""
     fg = FeedGenerator()
-    fg.id(f"{base}/" if base else "urn:paperbot-daily-digest")
+    fg.id(root or "urn:paperbot-daily-digest")
     fg.title("PaperBot Daily Digest")
     fg.subtitle("New arXiv papers and AI news, every day")
-    fg.link(href=f"{base}/feed.xml", rel="self")
-    fg.link(href=f"{base}/", rel="alternate")
+    fg.link(href=f"{root}feed.xml", rel="self")
+    fg.link(href=root or "./", rel="alternate")
     fg.language("en")
-    for d in digests[-30:]:
+    days = digests[-30:]
+    for d in days:
         entry = fg.add_entry()
-        page = f"{base}/{d.date.isoformat()}/"
+        page = f"{root}{d.date.isoformat()}/"
         entry.id(page if base else f"urn:paperbot-daily-digest:{d.date.isoformat()}")
         entry.title(f"PaperBot Daily Digest — {d.date.isoformat()}")
         entry.link(href=page, rel="alternate")
         entry.published(d.generated_at)
         entry.updated(d.generated_at)
         overview = d.overview.content.overview if d.overview.status == "ok" else ""
-        entry.summary(overview or f"{len(d.papers)} papers, {d.article_count} news articles, {len(d.topics)} topics.")
-    if not digests:
-        fg.updated("1970-01-01T00:00:00Z")
+        entry.summary(overview or f"{plural(len(d.papers), 'paper')}, {plural(d.article_count, 'news article')}, "
+                                  f"{plural(len(d.topics), 'topic')}.")
+    fg.updated(max((d.generated_at for d in days), default=dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)))
     return fg.atom_str(pretty=True).decode("utf-8")
 
 

@@ -40,7 +40,7 @@ def normalize_plan(plan: TopicPlan, articles: list[Article]) -> list[Topic]:
             topics.append(_topic(planned.title, planned.description, [articles[n - 1] for n in numbers]))
     leftover = [a for i, a in enumerate(articles, 1) if i not in taken]
     if leftover:
-        topics.append(_topic(LEFTOVER_TITLE, "Articles the topic planner did not place.", leftover))
+        topics.append(_topic(LEFTOVER_TITLE, "Stories that fit none of today's topics.", leftover))
     return topics
 
 
