@@ -31,7 +31,7 @@ from digest.models import (
     Topic,
 )
 from digest.render.html import render_page, render_paper_page, sanitized_cache_clear
-from digest.render.site import publish
+from digest.render.publish import publish
 
 PARAGRAPH = ("The authors propose a method for **efficient** long-context reasoning, evaluate it on three "
              "benchmarks and report consistent gains over strong baselines; see [the code](https://example.org). ") * 3

@@ -28,6 +28,7 @@ from digest.errors import EXIT_DEGRADED, EXIT_PUBLISHED, EXIT_USAGE, DigestError
 from digest.fetch.http import Policy, make_client
 from digest.fetch.sources import LiveSource, Pacer, ReplaySource
 from digest.fetch.store import SnapshotStore
+from digest.files import remove_partial_files
 from digest.llm.cache import AnswerCache
 from digest.llm.client import LLMClient, LLMError, PreflightError
 from digest.llm.local import EmbeddedModelError, embedded_server
@@ -36,7 +37,8 @@ from digest.llm.prompts import load_prompt
 from digest.models import Ping, RunReport
 from digest.pipeline import Deps, build, fetch
 from digest.progress import LiveReporter, Reporter
-from digest.render.site import json_schema, render_site
+from digest.render.publish import render_site
+from digest.render.site import json_schema
 from digest.serve import serve
 from digest.words import plural
 
@@ -87,12 +89,12 @@ def run_schema(args: argparse.Namespace) -> int:
 
 def run_render(args: argparse.Namespace) -> int:
     site = (config_of(args) if args.config or Path("sources.yaml").exists() else with_environment(Config())).site
+    if not args.output.is_dir():
+        raise UsageError(f"--output {args.output} is not a folder: nothing to render")
     if not (args.output / args.date.isoformat() / "digest.json").exists():
         raise NotPublished(f"no {args.date}/digest.json in {args.output}: build the day first")
     with run_lock(args.output):
         days = [d.date for d in render_site(args.output, site)]
-    if args.date not in days:
-        raise NotPublished(f"{args.output / args.date.isoformat() / 'digest.json'} could not be read")
     print(f"Rendered {args.output / args.date.isoformat() / 'index.html'} ({plural(len(days), 'day')} in the archive)")
     return 0
 
@@ -151,6 +153,7 @@ def run_build(args: argparse.Namespace) -> int:
         source = replay_source(args.snapshot, args.date) if args.snapshot else live_source(stack, config, args)
         stack.enter_context(run_lock(output))
         _remove_internals(output)
+        remove_partial_files(data)  # a killed run's staged run record
         cache = stack.enter_context(AnswerCache(args.cache or data / "llm-cache.sqlite"))
         endpoint, concurrency = start_endpoint(stack, config, data / "llama-server.log")
         progress = LiveReporter(args.console) if args.console else Reporter()

@@ -31,7 +31,8 @@ from digest.files import write_atomic
 from digest.llm.client import LLMClient
 from digest.models import Digest, Overview, Paper, RunReport, Section, Snapshot
 from digest.progress import Reporter
-from digest.render.site import load_digests, publish
+from digest.render.publish import stage_day
+from digest.render.site import load_digests
 from digest.select import Selection, earlier_writeups, select_papers
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
@@ -178,18 +179,28 @@ async def _build(date: dt.date, config: Config, deps: Deps, strict: bool) -> Run
         _log_fetched(snapshot, selection)
         digest = await write(snapshot, selection, config, llm, deps)
     problems = failures(digest)
-    page = None
     if problems and strict:
-        status = EXIT_NOT_PUBLISHED
-    else:
-        deps.progress.stage("publishing", "the page, the archive and the feed")
-        page = str(publish(digest, deps.output, config.site))
-        status = EXIT_DEGRADED if problems else EXIT_PUBLISHED
-    report = RunReport(
-        date=date, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), page=page,
-        sources=snapshot.sources, usage=digest.usage, failures=problems, exit_status=status,
-    )
-    # run.json describes the published page; a run that published nothing is recorded beside it
-    record = "run.json" if page else "run-failed.json"
-    write_atomic(deps.data / date.isoformat() / record, json.dumps(report.model_dump(mode="json"), indent=2))
+        report = _report(date, started, None, snapshot, digest, problems, EXIT_NOT_PUBLISHED)
+        write_atomic(deps.data / date.isoformat() / "run-failed.json", _json(report))  # beside run.json, never over it
+        return report
+    deps.progress.stage("publishing", "the page, the archive and the feed")
+    staged = stage_day(digest, deps.output, config.site)
+    report = _report(date, started, str(staged.page), snapshot, digest, problems,
+                     EXIT_DEGRADED if problems else EXIT_PUBLISHED)
+    try:  # run.json describes the published page: it is switched in with it
+        staged.write(deps.data / date.isoformat() / "run.json", _json(report))
+    except BaseException:
+        staged.discard()
+        raise
+    staged.commit()
     return report
+
+
+def _report(date: dt.date, started: dt.datetime, page: str | None, snapshot: Snapshot, digest: Digest,
+            problems: list[str], status: int) -> RunReport:
+    return RunReport(date=date, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), page=page,
+                     sources=snapshot.sources, usage=digest.usage, failures=problems, exit_status=status)
+
+
+def _json(report: RunReport) -> str:
+    return json.dumps(report.model_dump(mode="json"), indent=2)

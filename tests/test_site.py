@@ -18,7 +18,8 @@ from digest.fetch.store import SnapshotStore
 from digest.models import Digest
 from safe_html import assert_safe_html
 from digest.render.html import paper_anchor, paper_page
-from digest.render.site import SCHEMA_VERSION, load_digests, publish, render_site
+from digest.render.publish import publish, render_site
+from digest.render.site import SCHEMA_VERSION, load_digests
 
 
 def _two_days(tmp_path):
@@ -86,7 +87,7 @@ def test_render_rebuilds_pages_from_json_without_llm(fake_llm, tmp_path):
 
 
 def test_publishing_a_day_rewrites_only_it_and_its_neighbours(fake_llm, tmp_path):
-    from digest.render.site import publish
+    from digest.render.publish import publish
     site, _, _ = _two_days(tmp_path)  # 2026-04-29 and 2026-04-30
     [old, new] = load_digests(site)
     publish(old.model_copy(update={"date": dt.date(2026, 4, 20)}), site)
@@ -129,11 +130,14 @@ def test_a_large_day_links_to_the_paper_pages_instead_of_inlining(fake_llm, tmp_
     assert "toc-papers" not in inline
 
 
-def test_a_rebuild_removes_the_pages_of_papers_no_longer_selected(fake_llm, tmp_path):
+def test_a_rebuild_keeps_the_pages_of_papers_no_longer_selected(fake_llm, tmp_path):  # permalinks stay
     site, today, _ = _two_days(tmp_path)
+    before = {p.name: p.read_bytes() for p in (site / DEMO_DATE / "papers").glob("*.html")}
     publish(today.model_copy(update={"papers": today.papers[:2]}), site)
-    kept = {p.name for p in (site / DEMO_DATE / "papers").glob("*.html")}
-    assert kept == {paper_page(w.paper.arxiv_id).removeprefix("papers/") for w in today.papers[:2]}
+    after = {p.name: p.read_bytes() for p in (site / DEMO_DATE / "papers").glob("*.html")}
+    assert set(after) == set(before) and len(before) == len(today.papers)
+    dropped = [paper_page(w.paper.arxiv_id).removeprefix("papers/") for w in today.papers[2:]]
+    assert all(after[name] == before[name] for name in dropped)  # the page as it was published
 
 
 def test_the_documented_schema_is_the_models_and_describes_a_built_day(fake_llm, tmp_path):
@@ -206,8 +210,9 @@ def test_sections_name_their_model_and_input_but_no_internals(fake_llm, tmp_path
 
 def test_a_rerender_leaves_the_feed_byte_for_byte_unchanged(fake_llm, tmp_path):
     site, today, earlier = _two_days(tmp_path)
-    for url, ids in (("https://digest.example/site/", "https://digest.example/site/{}/"),
-                     (None, "urn:paperbot-daily-digest:{}")):
+    (site / "feed.xml").unlink()  # as if never published with a URL
+    for url, ids in ((None, "urn:paperbot-daily-digest:{}"),
+                     ("https://digest.example/site/", "https://digest.example/site/{}/")):
         render_site(site, SiteConfig(url=url))
         first = (site / "feed.xml").read_bytes()
         time.sleep(0.01)  # a clock-derived time would differ
@@ -223,6 +228,8 @@ def test_a_rerender_leaves_the_feed_byte_for_byte_unchanged(fake_llm, tmp_path):
             assert all(link.startswith(b"https://digest.example/site/") for link in links), links
         else:  # relative to feed.xml, so a site served from a sub-folder still resolves
             assert not any(link.startswith(b"/") for link in links), links
+    render_site(site, SiteConfig())  # the setting went missing (a mistyped config): the ids stay
+    assert (site / "feed.xml").read_bytes() == first
 
 
 @pytest.mark.parametrize("day, why", [("2026-05-02", "Saturday"), ("2026-05-03", "Sunday"), ("2026-11-26", "holiday")])

@@ -1,9 +1,10 @@
-"""The site around the day pages: `<date>/digest.json` (the whole Digest, versioned), the archive
-`index.html` (every built date, newest first) and `feed.xml` (Atom, RFC 4287, via feedgen).
+"""The site around the day pages: `<date>/digest.json` (the whole Digest, versioned) and reading
+it back, the archive `index.html` (every built date, newest first) and `feed.xml` (Atom,
+RFC 4287, via feedgen).
 
-Each day's digest.json is the source of truth: publishing a day renders its page and re-renders
-its neighbours from their JSON, so previous/next links stay right without any LLM call; `digest
-render` re-renders every day.
+Each day's digest.json is the source of truth: publishing a day (digest.render.publish) renders
+its page and re-renders its neighbours from their JSON, so previous/next links stay right without
+any LLM call; `digest render` re-renders every day.
 """
 
 from __future__ import annotations
@@ -11,24 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from pathlib import Path
 
 from feedgen.feed import FeedGenerator
 from pydantic import ValidationError
 
-from digest.config import SiteConfig
-from digest.files import remove_partial_files, write_atomic
+from digest.errors import DigestError
 from digest.models import Digest
-from digest.render.html import (
-    environment,
-    paper_page,
-    render_page,
-    render_paper_page,
-    stylesheet,
-)
+from digest.render.html import environment, stylesheet
 from digest.words import plural
 
 SCHEMA_VERSION = 1  # bump when a field of Digest changes meaning or disappears
+DAY_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}")
 log = logging.getLogger(__name__)
 
 
@@ -47,27 +43,61 @@ def json_schema() -> dict:
     }
 
 
-def write_json(digest: Digest, output: Path) -> Path:
-    """Write `<output>/<date>/digest.json`: {"schema_version": 1, "digest": <Digest>}."""
-    path = output / digest.date.isoformat() / "digest.json"
-    payload = {"schema_version": SCHEMA_VERSION, "digest": digest.model_dump(mode="json")}
-    write_atomic(path, json.dumps(payload, ensure_ascii=False, indent=1))
-    return path
+class SiteError(DigestError):
+    """A day folder of the site whose digest.json is missing, unreadable, of another schema version
+    or of another date; nothing was written."""
 
 
-def load_digests(output: Path) -> list[Digest]:
-    """Every digest.json under `output`, oldest first; unreadable or foreign files are skipped."""
-    digests = []
-    for path in sorted(output.glob("*/digest.json")):
+def digest_json(digest: Digest) -> str:
+    """The text of `<date>/digest.json`: {"schema_version": 1, "digest": <Digest>}."""
+    return json.dumps({"schema_version": SCHEMA_VERSION, "digest": digest.model_dump(mode="json")},
+                      ensure_ascii=False, indent=1)
+
+
+def load_digests(output: Path, strict: bool = False) -> list[Digest]:
+    """The digest of every day folder of `output`, oldest first.
+
+    A day folder is named YYYY-MM-DD and holds a digest.json of that date (another folder, such as
+    a backup `2026-04-30.bak/`, is not a day). A day folder whose page exists but whose digest.json
+    is missing, unreadable, of another schema version or of another date is skipped with a warning,
+    or with `strict` raises SiteError naming each.
+    """
+    digests, problems = [], []
+    for folder in sorted(output.iterdir()) if output.is_dir() else []:
+        if not (folder.is_dir() and DAY_FOLDER.fullmatch(folder.name)):
+            continue
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            if payload.get("schema_version") != SCHEMA_VERSION:
-                log.warning("%s: schema version %s, expected %s; skipped", path, payload.get("schema_version"), SCHEMA_VERSION)
-                continue
-            digests.append(Digest.model_validate(payload["digest"]))
-        except (OSError, ValueError, KeyError, ValidationError) as exc:
-            log.warning("%s: unreadable digest, skipped: %s", path, exc)
-    return sorted(digests, key=lambda d: d.date)
+            digest = _read_day(folder)
+        except SiteError as exc:
+            problems.append(str(exc))
+            continue
+        if digest is not None:
+            digests.append(digest)
+    if problems and strict:
+        raise SiteError("; ".join(problems) + " (fix or remove it; nothing was rendered)")
+    for problem in problems:
+        log.warning("%s; the day is left out of the archive and the feed", problem)
+    return digests
+
+
+def _read_day(folder: Path) -> Digest | None:
+    """The digest of one day folder; None for a folder with neither page nor digest.json. Raises
+    SiteError for one that cannot be read."""
+    path = folder / "digest.json"
+    if not path.exists():
+        if (folder / "index.html").exists():
+            raise SiteError(f"{path} is missing")
+        return None
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        if payload.get("schema_version") != SCHEMA_VERSION:
+            raise SiteError(f"{path}: schema version {payload.get('schema_version')}, expected {SCHEMA_VERSION}")
+        digest = Digest.model_validate(payload["digest"])
+    except (OSError, ValueError, KeyError, AttributeError, ValidationError) as exc:
+        raise SiteError(f"{path} is unreadable: {str(exc).splitlines()[0]}") from None
+    if digest.date.isoformat() != folder.name:
+        raise SiteError(f"{path} is the digest of {digest.date}, not of {folder.name}")
+    return digest
 
 
 def render_archive(digests: list[Digest]) -> str:
@@ -111,46 +141,3 @@ def render_feed(digests: list[Digest], site_url: str | None) -> str:
     return fg.atom_str(pretty=True).decode("utf-8")
 
 
-def publish(digest: Digest, output: Path, site: SiteConfig = SiteConfig()) -> Path:
-    """Write the day's digest.json, page and paper pages, re-render its neighbours (their
-    previous/next links may change), then the archive and the feed. Returns the path of the day's
-    index.html."""
-    write_json(digest, output)
-    render_site(output, site, only={digest.date})
-    return output / digest.date.isoformat() / "index.html"
-
-
-def write_paper_pages(digest: Digest, output: Path) -> None:
-    """Write `<output>/<date>/papers/<slug>.html` for every paper of the day and remove the pages
-    of papers the day no longer has (a rebuild with another selection)."""
-    folder = output / digest.date.isoformat()
-    wanted = set()
-    for writeup in digest.papers:
-        relative = paper_page(writeup.paper.arxiv_id)
-        wanted.add(folder / relative)
-        write_atomic(folder / relative, render_paper_page(digest, writeup))
-    for old in (folder / "papers").glob("*.html"):
-        if old not in wanted:
-            old.unlink()
-
-
-def render_site(output: Path, site: SiteConfig = SiteConfig(), only: set[dt.date] | None = None) -> list[Digest]:
-    """Re-render the day pages (all, or the days in `only` and their neighbours), the paper pages
-    of the days in `only` (or of all), the archive and the feed from the stored digest.json files.
-
-    No network and no LLM; returns the digests found, oldest first.
-    """
-    remove_partial_files(output)
-    digests = load_digests(output)
-    dates = [d.date for d in digests]
-    for i, day in enumerate(digests):
-        if only is not None and not only & set(dates[max(i - 1, 0): i + 2]):
-            continue  # neither this day nor a neighbour changed: its page is as it was
-        before = dates[i - 1] if i > 0 else None
-        after = dates[i + 1] if i + 1 < len(digests) else None
-        write_atomic(output / day.date.isoformat() / "index.html", render_page(day, before, after, site.inline_max))
-        if only is None or day.date in only:  # paper pages do not link to other days
-            write_paper_pages(day, output)
-    write_atomic(output / "index.html", render_archive(digests))
-    write_atomic(output / "feed.xml", render_feed(digests, site.url))
-    return digests
