@@ -6,7 +6,9 @@ OpenAI's response_format; `json_object`: llama.cpp's server, which rejects json_
 constrains output to {"type": "json_object", "schema": ...}; `none`: the schema in the prompt) and
 the key its answer is cached under. `body()` is the OpenAI request body, the same whether it goes
 out live or in a provider's batch file. `parse_answer` reads an answer: <think> blocks and code
-fences removed, validated against the task's pydantic model; a half-parsed answer never leaves.
+fences removed, every string cleaned (digest.hygiene: LaTeX commands the JSON escapes swallowed put
+back, control characters and bidirectional overrides removed), validated against the task's
+pydantic model; a half-parsed answer never leaves.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from digest.hygiene import clean_value
 from digest.llm.cache import cache_key
 from digest.llm.prompts import Prompt
 
@@ -144,7 +147,7 @@ def parse_answer(text: str, schema: type[T]) -> T:
     try:
         # strict=False: raw newlines inside strings are common (grammar-constrained servers allow
         # them) and harmless.
-        data = json.loads(extract_json(text), strict=False)
+        data = clean_value(json.loads(extract_json(text), strict=False))  # TeX put back, controls removed
     except json.JSONDecodeError as exc:
         raise LLMError(f"the answer is not valid JSON: {exc}") from exc
     try:

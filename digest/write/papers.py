@@ -18,6 +18,7 @@ from digest.models import (
     PaperWriteup,
     ResearchDirections,
 )
+from digest.write.gate import gate_section
 from digest.write.grounding import check_section
 from digest.write.section import write_section
 
@@ -57,6 +58,8 @@ async def write_paper(paper: Paper, llm: LLMClient, models: TaskModels) -> Paper
                                          ("research_directions", models.directions, ResearchDirections))
     ))
     # Directions are meant to go beyond the abstract, so only summary and review must stay on it;
-    # all three must name the paper they were asked about.
-    return PaperWriteup(paper=paper, summary=check_section(summary, paper), review=check_section(review, paper),
-                        directions=check_section(directions, paper, content_checks=False))
+    # all three must name the paper they were asked about, and none may repeat instructions.
+    source = f"{paper.title}\n{paper.summary}\n{paper.fulltext or ''}"
+    return PaperWriteup(paper=paper, summary=gate_section(check_section(summary, paper), source),
+                        review=gate_section(check_section(review, paper), source),
+                        directions=gate_section(check_section(directions, paper, content_checks=False), source))

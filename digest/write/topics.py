@@ -23,6 +23,7 @@ from digest.models import (
     Topic,
     TopicPlan,
 )
+from digest.write.gate import gate_section
 from digest.write.section import write_section
 
 LEFTOVER_TITLE = "More AI news"
@@ -74,7 +75,13 @@ async def plan_topics(articles: list[Article], llm: LLMClient, model: str) -> tu
 
 
 async def write_commentary(topic: Topic, llm: LLMClient, cfg: CommentaryConfig) -> Section:
-    """Drafts by every drafting model, merged by the synthesizer (a single draft stands alone)."""
+    """Drafts by every drafting model, merged by the synthesizer (a single draft stands alone),
+    through the writing gate against the topic's articles."""
+    source = "\n".join(f"{a.title}\n{a.summary}" for a in topic.articles)
+    return gate_section(await _commentary(topic, llm, cfg), source)
+
+
+async def _commentary(topic: Topic, llm: LLMClient, cfg: CommentaryConfig) -> Section:
     articles = [a.model_dump() for a in topic.articles]
     drafters = list(dict.fromkeys(cfg.drafters))
     drafts = await asyncio.gather(*(
