@@ -81,19 +81,26 @@ def parser() -> argparse.ArgumentParser:
     _logging_options(p, False)
     common = argparse.ArgumentParser(add_help=False)
     _logging_options(common, argparse.SUPPRESS)  # after the command: only when given, so the first position counts
-    o = _options()
+    shared = _options()
     sub = p.add_subparsers(dest="command", required=True)
 
     def command(name: str, help: str, description: str, epilog: str, *options: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=description, epilog=epilog,
-                              parents=[common, *(o[k] for k in options)])
+                              parents=[common, *(shared[k] for k in options)])
+    _add_commands(command)
+    return p
 
+
+def _add_commands(command) -> None:
+    """Each command with its own options; `command(name, help, description, epilog, *shared)`."""
     b = command("build", "fetch, write and render one day's page",
                 "Fetch the day's papers and news, have LLMs write them up, render the page.", EPILOG,
                 "date", "config", "output", "data")
     b.add_argument("--cache", type=Path, help="the LLM answer cache, SQLite (default: <data>/llm-cache.sqlite)")
     b.add_argument("--snapshot", type=Path, help="replay the raw responses stored in this folder; no network")
     b.add_argument("--strict", action="store_true", help="a degraded day is a failure: publish nothing, exit 1")
+    b.add_argument("--replace", action="store_true",
+                   help="publish even when the rebuild has less than the day's published page")
     command("fetch", "fetch and store one day's raw responses only (no LLM)",
             "Fetch the day's arXiv announcements and news feeds into <data>/<date>/, for a later `build --snapshot`.",
             "Exit codes: 0 every source read, 3 some failed, 1 the responses could not be stored, 2 usage error.",
@@ -109,11 +116,11 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 picks a free one)")
     r = command("render", "rebuild the pages from stored digest.json files (no network, no LLM)",
                 "Re-render every day page, the archive and the feed from the digest.json files in the output folder.",
-                "Exit codes: 0 rendered, 1 the date was never built, 2 usage error.", "config", "output")
+                "Exit codes: 0 rendered, 1 the date was never built or a day's digest.json is unreadable (nothing "
+                "written), 2 usage error.", "config", "output")
     r.add_argument("--date", type=_date, required=True, help="the day that must be among the rendered ones")
     command("schema", "print the JSON Schema of <date>/digest.json",
             "Print the JSON Schema (draft 2020-12) that every <date>/digest.json follows.", "")
-    return p
 
 
 def _logging(args: argparse.Namespace) -> None:

@@ -161,7 +161,7 @@ def run_build(args: argparse.Namespace) -> int:
         deps = Deps(source=source, endpoint=endpoint, output=output, data=data,
                     llm=functools.partial(llm_client, config, endpoint, concurrency, cache, preflight=True),
                     pacer=Pacer(config.arxiv.delay_seconds), progress=progress)
-        report = build(args.date, config, deps, strict=args.strict)
+        report = build(args.date, config, deps, strict=args.strict, replace=args.replace)
     return _report(report, data)  # after the progress display has stopped
 
 
@@ -171,10 +171,10 @@ def run_fetch(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         snapshot = fetch(args.date, config, live_source(stack, config, args), Pacer(config.arxiv.delay_seconds))
     for status in snapshot.sources:
-        print(f"{status.state:>7}  {status.items:4d}  {status.source}{'  ' + status.reason if status.reason else ''}")
+        print(f"{status.state:>12}  {status.items:4d}  {status.source}{'  ' + status.reason if status.reason else ''}")
     print(f"Stored {args.data / args.date.isoformat()}: {plural(len(snapshot.papers), 'paper')}, "
           f"{plural(len(snapshot.articles), 'article')}{' (backfilled)' if snapshot.backfilled else ''}")
-    failed = [s for s in snapshot.sources if s.state in ("failed", "stale")]
+    failed = [s for s in snapshot.sources if s.failed or s.state == "truncated"]
     if failed:
         last_word(f"{plural(len(failed), 'source')} of {len(snapshot.sources)} failed (listed above); "
                    "what was read is stored")

@@ -22,7 +22,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from digest.errors import ConfigError
-from digest.fetch.store import file_name
 from digest.yamlfile import error, locate, parse
 
 EMBEDDED_MODEL = "SmolLM2-135M-Instruct"
@@ -247,20 +246,15 @@ def load_config(path: Path) -> Config:
 
 
 def _feed_clashes(news: NewsConfig, root: yaml.Node | None) -> Iterator[tuple[tuple, str]]:
-    """(location, message) for every feed stored under the same snapshot file as an earlier one:
-    the same name, or a name the store's file naming maps to the same file ("Open AI" and
-    "Open-AI"). Their responses would overwrite each other."""
+    """(location, message) for every feed named like an earlier one: a snapshot stores responses
+    by name, so the two would overwrite each other."""
     first: dict[str, int] = {}
     for i, feed in enumerate(news.feeds):
-        file = file_name(feed.source_name)
-        j = first.setdefault(file, i)
-        if j == i:
-            continue
-        line, other = locate(root, ("news", "feeds", j))
-        earlier = news.feeds[j].name
-        clash = (f"is also the name of {other} (line {line})" if earlier == feed.name else
-                 f"and {other} {earlier!r} (line {line}) would both be stored as {file}")
-        yield ("news", "feeds", i, "name"), f"{feed.name!r} {clash}; each feed needs a name of its own"
+        j = first.setdefault(feed.name, i)
+        if j != i:
+            line, other = locate(root, ("news", "feeds", j))
+            yield (("news", "feeds", i, "name"),
+                   f"{feed.name!r} is also the name of {other} (line {line}); each feed needs a name of its own")
 
 
 def masked(config: Config) -> dict:

@@ -60,15 +60,25 @@ class Article(BaseModel):
 
 
 class SourceStatus(BaseModel):
-    """What happened to one configured source during fetch."""
+    """What happened to one configured source during fetch.
+
+    "truncated" is a listing cut short (arXiv's export API or OAI-PMH at its page cap, or an API
+    page that failed after earlier ones were read): the `items` read are kept, and `reason` says
+    how many of how many.
+    """
 
     source: str
     url: str
-    state: Literal["ok", "empty", "not_modified", "failed", "stale"]
+    state: Literal["ok", "empty", "not_modified", "failed", "stale", "truncated"]
     items: int = 0
     reason: str | None = None
     failures: int = 0  # consecutive failed fetches, this one included (flagged from 3 on)
     stale_from: dt.date | None = None  # for "stale": the date of the copy that was used
+
+    @property
+    def failed(self) -> bool:
+        """Whether today's fetch failed: "failed", or "stale" (the last good copy stood in for it)."""
+        return self.state in ("failed", "stale")
 
 
 class Snapshot(BaseModel):
@@ -173,6 +183,8 @@ class Section(BaseModel):
     content: PaperSummary | PaperReview | ResearchDirections | Commentary | Overview | None = None
     provenance: Provenance | None = None
     error: str | None = None
+    # When a rebuild could not write the section, the published version is kept: written then.
+    kept_from: dt.datetime | None = None
 
 
 class PaperWriteup(BaseModel):

@@ -32,7 +32,8 @@ from digest.llm.client import LLMClient
 from digest.models import Digest, Overview, Paper, RunReport, Section, Snapshot
 from digest.progress import Reporter
 from digest.render.publish import stage_day
-from digest.render.site import load_digests
+from digest.rebuild import keep_published, shortfall
+from digest.render.site import load_digests, read_published
 from digest.select import Selection, earlier_writeups, select_papers
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
@@ -117,16 +118,17 @@ def failures(digest: Digest) -> list[str]:
     each; a source failing FLAG_AFTER_FAILURES runs in a row says so."""
     out = [f"source {s.source}: {s.reason}"
            + (f" ({s.failures} failures in a row: check the feed)" if s.failures >= FLAG_AFTER_FAILURES else "")
-           for s in digest.sources if s.state in ("failed", "stale")]
+           for s in digest.sources if s.failed or s.state == "truncated"]
     for w in digest.papers:
         for name in ("summary", "review", "directions"):
             section = getattr(w, name)
-            if section.status != "ok":
+            if section.status != "ok" or section.kept_from:
                 out.append(f"paper {w.paper.arxiv_id} {name} {section.status}: {section.error}")
-    out += [f"topic {t.title!r} commentary: {t.commentary.error}" for t in digest.topics if t.commentary.status != "ok"]
+    out += [f"topic {t.title!r} commentary: {t.commentary.error}" for t in digest.topics
+            if t.commentary.status != "ok" or t.commentary.kept_from]
     if digest.topic_plan_status != "ok":
         out.append("topic plan: unavailable, grouped by source")
-    if digest.overview.status != "ok":
+    if digest.overview.status != "ok" or digest.overview.kept_from:
         out.append(f"overview: {digest.overview.error}")
     if digest.ranking_error:
         out.append(f"ranking: {digest.ranking_error}")
@@ -134,7 +136,7 @@ def failures(digest: Digest) -> list[str]:
 
 
 def _log_fetched(snapshot: Snapshot, selection: Selection) -> None:
-    failed = [s.source for s in snapshot.sources if s.state in ("failed", "stale")]
+    failed = [s.source for s in snapshot.sources if s.failed]
     log.info("fetched %d papers%s and %d articles from %d sources (%d failed); %d candidate papers, %d updated, "
              "%d covered earlier, %d filtered out", len(snapshot.papers), " (backfilled)" if snapshot.backfilled else "",
              len(snapshot.articles), len(snapshot.sources), len(failed), len(selection.candidates),
@@ -150,7 +152,7 @@ def check_usable(snapshot: Snapshot) -> None:
         raise NotPublished(f"every source failed ({reasons}{more})")
 
 
-def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> RunReport:
+def build(date: dt.date, config: Config, deps: Deps, strict: bool = False, replace: bool = False) -> RunReport:
     """Fetch, select, write and render `date`; the page is written to <output>/<date>/index.html.
 
     Returns the RunReport, also written as <data>/<date>/run.json (run-failed.json when nothing
@@ -160,14 +162,16 @@ def build(date: dt.date, config: Config, deps: Deps, strict: bool = False) -> Ru
     any LLM call when every source failed, and OSError when the output cannot be written (the
     previous page stays: every file is replaced atomically).
 
-    One event loop (and one LLM client from `deps.llm`) per call, so a process may build any
+    A rebuild of a published day keeps what it could not fetch or write again (digest.rebuild);
+    if it still has less than the published page, nothing is published (NotPublished) unless
+    `replace`. One event loop (and one LLM client from `deps.llm`) per call, so a process may build any
     number of days. Raises PreflightError when the endpoint fails a first tiny request: before any
     fetching for a live build, before the first uncached call for a replay.
     """
-    return asyncio.run(_build(date, config, deps, strict))
+    return asyncio.run(_build(date, config, deps, strict, replace))
 
 
-async def _build(date: dt.date, config: Config, deps: Deps, strict: bool) -> RunReport:
+async def _build(date: dt.date, config: Config, deps: Deps, strict: bool, replace: bool) -> RunReport:
     started = dt.datetime.now(dt.timezone.utc)
     async with deps.llm() as llm:
         if deps.source.live:
@@ -178,10 +182,16 @@ async def _build(date: dt.date, config: Config, deps: Deps, strict: bool) -> Run
         selection = select_papers(snapshot.papers, config.papers, earlier_writeups(load_digests(deps.output), date))
         _log_fetched(snapshot, selection)
         digest = await write(snapshot, selection, config, llm, deps)
+    published = read_published(deps.output, date)
+    digest = keep_published(digest, published)
     problems = failures(digest)
-    if problems and strict:
+    less = None if replace else shortfall(digest, published)
+    if (problems and strict) or less:
         report = _report(date, started, None, snapshot, digest, problems, EXIT_NOT_PUBLISHED)
         write_atomic(deps.data / date.isoformat() / "run-failed.json", _json(report))  # beside run.json, never over it
+        if less:
+            raise NotPublished(f"the rebuild has less than the published page: {less} "
+                               "(build with --replace to publish it anyway)")
         return report
     deps.progress.stage("publishing", "the page, the archive and the feed")
     staged = stage_day(digest, deps.output, config.site)

@@ -69,7 +69,7 @@ def test_cost_is_reported_from_the_price_table(fake_llm, tmp_path):
     assert report["usage"]["cost_usd"] == pytest.approx(report["usage"]["prompt_tokens"])  # 1 USD per prompt token
 
 
-def test_a_cached_rebuild_keeps_what_the_day_cost(fake_llm, tmp_path):  # a rebuild never erases the day's usage
+def test_a_cached_rebuild_keeps_what_the_day_cost(fake_llm, tmp_path):  # a rebuild never erases the day's usage, P11
     config = tmp_path / "priced.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  prices:\n    gpt-4o-mini: {prompt: 1000000, completion: 0}\n")
     first, page1 = _build(tmp_path, config)

@@ -181,7 +181,7 @@ def test_render_clears_leftover_temp_files_of_paper_pages(published, tmp_path):
     assert not leftover.exists()
 
 
-def test_render_with_a_named_config_that_does_not_exist_is_a_usage_error(published, tmp_path, capsys):
+def test_render_with_a_named_config_that_does_not_exist_is_a_usage_error(published, tmp_path, capsys):  # P5
     assert main(["render", "--date", DEMO_DATE, "--config", str(tmp_path / "sit.yaml"),
                  "--output", str(tmp_path / "site")]) == 2
     assert "sit.yaml" in _last_err_line(capsys)

@@ -58,7 +58,7 @@ def test_fetch_news_reports_each_feed(tmp_path):
     ])
     articles, statuses = fetch_news(cfg, day, ReplaySource(store))
     assert [(s.source, s.state) for s in statuses] == [("OpenAI News", "ok"), ("Broken", "failed"), ("Missing", "failed")]
-    assert statuses[1].reason == "HTTP 503"
+    assert statuses[1].reason == "HTTP 503" and [s.failed for s in statuses] == [False, True, True]
     assert len(articles) == 3
 
 

@@ -169,7 +169,7 @@ def test_a_failed_feed_uses_its_last_good_copy_and_is_flagged_after_three_failur
     server.routes["/feed"] = failure
     for n in range(1, 4):
         items, status = _news(server, tmp_path, DAY + dt.timedelta(days=n))
-        assert status.state == "stale" and status.stale_from == DAY and status.failures == n
+        assert status.state == "stale" and status.stale_from == DAY and status.failures == n and status.failed
         assert items == good and "showing the copy fetched on 2026-04-30" in status.reason
 
 

@@ -79,7 +79,7 @@ def test_leftovers_of_a_killed_write_are_cleaned_up(fake_llm, tmp_path):  # O1
     assert not list((tmp_path / "site").rglob("*.partial"))
 
 
-def test_strict_publishes_nothing_when_degraded(fake_llm, tmp_path, capsys):  # O7
+def test_strict_publishes_nothing_when_degraded(fake_llm, tmp_path, capsys):  # O7, P11
     config = tmp_path / "broken.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: broken\n")
     fake_llm.behaviour["broken"] = "garbage"

@@ -58,7 +58,7 @@ def published(fake_llm, tmp_path):
     return _published(tmp_path)
 
 
-def test_a_full_disk_at_any_write_of_the_publication_changes_nothing(published, tmp_path, monkeypatch, capsys):
+def test_a_full_disk_at_any_write_of_the_publication_changes_nothing(published, tmp_path, monkeypatch, capsys):  # P3
     writes = _publication_writes(tmp_path, monkeypatch)
     assert writes >= 14  # digest.json, index.html, 10 paper pages, the archive, the feed, run.json
     for nth in range(1, writes + 1):
@@ -80,7 +80,7 @@ def test_a_full_disk_at_any_write_of_the_publication_changes_nothing(published, 
         assert not list((tmp_path / "site").rglob("*.partial")), nth
 
 
-def test_a_kill_at_any_write_of_the_publication_changes_nothing(published, tmp_path, monkeypatch):
+def test_a_kill_at_any_write_of_the_publication_changes_nothing(published, tmp_path, monkeypatch):  # P4
     writes = _publication_writes(tmp_path, monkeypatch)
     flag = tmp_path / "writing"
     for nth in range(1, writes + 1, 3):  # every third write keeps the test short; each is the same code path
@@ -123,7 +123,7 @@ def test_a_completed_rebuild_switches_the_whole_day(published, tmp_path, monkeyp
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "old schema", "missing"])
-def test_render_with_an_unreadable_day_changes_nothing_and_names_it(published, tmp_path, capsys, damage):
+def test_render_with_an_unreadable_day_changes_nothing_and_names_it(published, tmp_path, capsys, damage):  # P5
     other = tmp_path / "site" / "2026-04-29"
     shutil.copytree(tmp_path / "site" / DEMO_DATE, other)
     digest_json = other / "digest.json"
@@ -140,12 +140,12 @@ def test_render_with_an_unreadable_day_changes_nothing_and_names_it(published, t
     assert _files(tmp_path / "site") == before
 
 
-def test_render_of_a_folder_that_does_not_exist_creates_nothing(tmp_path, capsys):
+def test_render_of_a_folder_that_does_not_exist_creates_nothing(tmp_path, capsys):  # P5
     assert main(["render", "--date", DEMO_DATE, "--output", str(tmp_path / "nowhere")]) == 2
     assert "is not a folder" in capsys.readouterr().err and not (tmp_path / "nowhere").exists()
 
 
-def test_a_backup_folder_is_not_a_day(published, tmp_path):
+def test_a_backup_folder_is_not_a_day(published, tmp_path):  # P9
     shutil.copytree(tmp_path / "site" / DEMO_DATE, tmp_path / "site" / f"{DEMO_DATE}.bak")
     assert main(["render", "--date", DEMO_DATE, "--output", str(tmp_path / "site")]) == 0
     archive = (tmp_path / "site" / "index.html").read_text()

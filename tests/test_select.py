@@ -100,7 +100,7 @@ def test_no_triage_call_when_every_candidate_fits(fake_llm):
     assert chosen == PAPERS and how == "announcement order" and fake_llm.requests == []
 
 
-def test_the_next_day_lists_papers_already_written_up(fake_llm, tmp_path):
+def test_the_next_day_lists_papers_already_written_up(fake_llm, tmp_path):  # P10
     """Day 2 is announced with the same 20 papers: the 10 written on day 1 are listed, 10 others written."""
     snap = tmp_path / "snap"
     shutil.copytree(DEMO_SNAPSHOT / DEMO_DATE, snap / "2026-05-01")

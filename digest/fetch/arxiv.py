@@ -1,8 +1,9 @@
 """arXiv: announcement feeds (rss.arxiv.org, RSS 2.0 with arxiv:announce_type) and the export API.
 
 `--date D` means the papers arXiv announced on D. The announcement feed only shows the latest
-mailing; when its date is not D, the day is backfilled from the export API by submission window
-(or from OAI-PMH by datestamp, `arxiv.backfill: oai`).
+mailing; when its date is not D, the day is backfilled from the export API by submission window,
+page after page (or from OAI-PMH by datestamp, `arxiv.backfill: oai`); a listing cut short keeps
+what it read and is marked "truncated".
 arXiv's mailings are dated Monday to Friday: a Saturday, a Sunday or a configured holiday
 (`arxiv.holidays`) is an empty day without any request.
 All arXiv requests share one Pacer (arXiv's terms: one request every 3 s, one connection).
@@ -13,17 +14,20 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from typing import NamedTuple
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import feedparser
 
 from digest.config import ArxivConfig
-from digest.fetch.oai import OaiError, list_records_url, parse_list_records
-from digest.fetch.sources import Pacer, Source, paced_get
+from digest.fetch.oai import list_records_url, parse_list_records
+from digest.fetch.result import SourceError, SourceResult, fetch_source
+from digest.fetch.sources import NOT_STORED, Pacer, Source
 from digest.fetch.store import RawResponse
 from digest.fetch.text import aimed_at_ai, clean_text
 from digest.models import Paper, SourceStatus, arxiv_links
+from digest.words import plural
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 # "arXiv:2604.21935v1 Announce Type: new \nAbstract: ..." (rss.arxiv.org item description)
@@ -32,10 +36,28 @@ _ID_VERSION = re.compile(r"(?:arxiv\.org/abs/|oai:arXiv\.org:|^)([a-z\-]+(?:\.[A
 
 
 MAX_OAI_PAGES = 20  # an OAI page holds about 1,000 records: a day of cs fits in a few
+API_PAGE_SIZE = 500  # papers asked of the export API per request
+MAX_API_PAGES = 10  # whatever totalResults says, a day costs at most 10 requests (30 s at arXiv's pace)
 
 
-class ArxivError(Exception):
+class ArxivError(SourceError):
     """An arXiv response that is not a usable feed (error entry, HTML page, parse failure)."""
+
+
+class Announcement(NamedTuple):
+    """One announcement feed: the mailing's date in arXiv's time zone (None when the feed gives
+    none) and its papers."""
+
+    date: dt.date | None
+    papers: list[Paper]
+
+
+class ApiPage(NamedTuple):
+    """One export-API answer: its papers, and how many papers the query matches in all
+    (opensearch:totalResults; None when the answer does not say)."""
+
+    papers: list[Paper]
+    total: int | None
 
 
 def split_id(raw: str) -> tuple[str, int]:
@@ -60,11 +82,11 @@ def _parse(body: bytes, what: str) -> feedparser.FeedParserDict:
     return parsed
 
 
-def parse_rss(body: bytes) -> tuple[dt.date | None, list[Paper]]:
+def parse_rss(body: bytes) -> Announcement:
     """Parse one rss.arxiv.org category feed.
 
-    Returns (announcement date in arXiv's time zone or None, papers). Raises ArxivError when the
-    body is not a feed (an empty body or an HTML page is a failure, never an empty day).
+    Raises ArxivError when the body is not a feed (an empty body or an HTML page is a failure,
+    never an empty day).
     """
     parsed = _parse(body, "arXiv announcement feed")
     when = _when(parsed.feed.get("published_parsed"))
@@ -77,7 +99,8 @@ def parse_rss(body: bytes) -> tuple[dt.date | None, list[Paper]]:
             arxiv_id=arxiv_id,
             version=version,
             title=clean_text(entry.get("title", "")),
-            authors=[a.strip() for a in entry.get("author", "").split(",") if a.strip()],
+            # dc:creator is one comma-separated field; its markup goes before it is split
+            authors=[a.strip() for a in clean_text(entry.get("author", "")).split(",") if a.strip()],
             summary=clean_text(_RSS_DESCRIPTION.sub("", entry.get("summary", ""))),
             categories=tags,
             primary_category=tags[0] if tags else "",
@@ -86,14 +109,19 @@ def parse_rss(body: bytes) -> tuple[dt.date | None, list[Paper]]:
             instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
             **arxiv_links(arxiv_id),
         ))
-    return announced, papers
+    return Announcement(announced, papers)
 
 
 def parse_api(body: bytes) -> list[Paper]:
-    """Parse an export-API Atom response into papers.
+    """The papers of an export-API Atom response; raises ArxivError as `parse_api_page` does."""
+    return parse_api_page(body).papers
+
+
+def parse_api_page(body: bytes) -> ApiPage:
+    """Parse an export-API Atom response: its papers and the query's totalResults.
 
     Raises ArxivError for the API's error feed (one entry titled "Error" whose id contains
-    /api/errors#) and for bodies that are not a feed.
+    /api/errors#), for a totalResults that is not a count, and for bodies that are not a feed.
     """
     parsed = _parse(body, "arXiv API response")
     papers = []
@@ -106,7 +134,7 @@ def parse_api(body: bytes) -> list[Paper]:
             arxiv_id=arxiv_id,
             version=version,
             title=clean_text(entry.get("title", "")),
-            authors=[a["name"] for a in entry.get("authors", []) if a.get("name")],
+            authors=[name for a in entry.get("authors", []) if (name := clean_text(a.get("name", "")))],
             summary=clean_text(entry.get("summary", "")),
             categories=[t["term"] for t in entry.get("tags", []) if t.get("term")],
             primary_category=primary,
@@ -119,7 +147,15 @@ def parse_api(body: bytes) -> list[Paper]:
             instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
             **arxiv_links(arxiv_id),
         ))
-    return papers
+    return ApiPage(papers, _total(parsed.feed.get("opensearch_totalresults")))
+
+
+def _total(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.strip().isdigit():
+        raise ArxivError(f"arXiv API response: totalResults {raw!r} is not a count")
+    return int(raw)
 
 
 def announces_on(date: dt.date, holidays: list[dt.date]) -> bool:
@@ -155,12 +191,13 @@ def submission_window(date: dt.date) -> tuple[dt.datetime, dt.datetime]:
     )
 
 
-def api_query_url(cfg: ArxivConfig, date: dt.date, max_results: int = 500) -> str:
-    """The export-API URL that lists the papers of `date` in the configured categories."""
-    start, end = submission_window(date)
+def api_query_url(cfg: ArxivConfig, date: dt.date, start: int = 0, max_results: int = API_PAGE_SIZE) -> str:
+    """The export-API URL that lists the papers of `date` in the configured categories, from the
+    `start`-th (counted from 0) on."""
+    first, last = submission_window(date)
     cats = " OR ".join(f"cat:{c}" for c in cfg.categories)
-    query = f"({cats}) AND submittedDate:[{start:%Y%m%d%H%M} TO {end:%Y%m%d%H%M}]"
-    params = {"search_query": query, "start": 0, "max_results": max_results,
+    query = f"({cats}) AND submittedDate:[{first:%Y%m%d%H%M} TO {last:%Y%m%d%H%M}]"
+    params = {"search_query": query, "start": start, "max_results": max_results,
               "sortBy": "submittedDate", "sortOrder": "ascending"}
     return f"{cfg.api_url}?{urlencode(params)}"
 
@@ -178,59 +215,121 @@ def fetch_papers(
 ) -> tuple[list[Paper], list[SourceStatus], bool]:
     """The papers arXiv announced on `date` in the configured categories.
 
-    Returns (papers, one status per request, backfilled). Feeds whose announcement date is not
-    `date` are not used; if none matches, the export API is asked for the day's submissions.
+    Returns (papers, one status per source, backfilled). Feeds whose announcement date is not
+    `date` are not used; if none matches, the day's submissions are listed from the export API
+    (or OAI-PMH).
     """
     if not announces_on(date, cfg.holidays):
         why = "a holiday" if date in cfg.holidays else "a weekend day"
         return [], [SourceStatus(source="arxiv", url=cfg.rss_url, state="empty",
                                  reason=f"{date.isoformat()} is {why}: arXiv has no mailing")], False
-    papers: list[Paper] = []
-    statuses: list[SourceStatus] = []
-    matched = False
-    for category in cfg.categories:
-        name, url = f"arxiv-rss-{category}", cfg.rss_url.format(category=category)
-        status, announced, items = _fetch_one(source, pacer, name, url, parse_rss, "arxiv.rss_url")
-        statuses.append(status)
-        if announced == date:
-            matched = True
-            papers.extend(items)
-    if matched:
-        return merge(papers), statuses, False
-    if cfg.backfill == "oai":
-        items, status = _backfill_oai(cfg, date, source, pacer)
-        return merge(items), [*statuses, status], True
-    url = api_query_url(cfg, date)
-    status, _, items = _fetch_one(source, pacer, "arxiv-api", url, lambda b: (None, parse_api(b)), "arxiv.api_url")
-    if status.state == "empty" and source.live:
+    feeds = [_announcement(cfg, category, source, pacer) for category in cfg.categories]
+    statuses = [feed.status for feed in feeds]
+    today = [feed.items.papers for feed in feeds if feed.items is not None and feed.items.date == date]
+    if today:
+        return merge([paper for papers in today for paper in papers]), statuses, False
+    backfill = (_backfill_oai if cfg.backfill == "oai" else _backfill_api)(cfg, date, source, pacer)
+    return merge(backfill.items or []), [*statuses, backfill.status], True
+
+
+def _announcement(cfg: ArxivConfig, category: str, source: Source, pacer: Pacer) -> SourceResult[Announcement]:
+    return fetch_source(source, f"arxiv-rss-{category}", cfg.rss_url.format(category=category),
+                        lambda resp: parse_rss(resp.body), lambda feed: len(feed.papers), pacer=pacer,
+                        explain=lambda resp: _error(resp, "arxiv.rss_url"))
+
+
+def _backfill_api(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer) -> SourceResult[list[Paper]]:
+    """The day's submissions from the export API, page after page (`start` moves on by the papers
+    each page listed) until its totalResults are listed, at most MAX_API_PAGES pages.
+
+    A listing cut short keeps what it read and is "truncated", with how many of how many: at the
+    page cap, or at a page that failed, came back empty twice or listed only papers already listed
+    (a server that ignores `start`). A replayed snapshot that holds fewer pages (one stored before
+    the API was paged holds the first only) ends where the snapshot ends.
+    """
+    result = _api_page(cfg, date, source, pacer, 1, start=0)
+    if result.items is None or not result.items.papers:  # failed, or empty when asked twice
+        return SourceResult([], result.status, result.response)
+    first, listed, total = result.status, list(result.items.papers), result.items.total
+    for page in range(2, MAX_API_PAGES + 1):
+        if total is None or len(listed) >= total:
+            break
+        result = _api_page(cfg, date, source, pacer, page, start=len(listed))
+        if result.items is None:
+            if not source.live and result.status.reason == NOT_STORED:  # the live run stopped here
+                return _listed(first, listed, "ok", f"the snapshot holds {len(listed):,} of "
+                                                    f"{plural(total, 'paper')} (no page {page})")
+            return _cut_short(first, listed, total, f"page {page} failed ({result.status.reason})")
+        stop = _why_stop(result.items.papers, page, listed)
+        if stop:
+            return _cut_short(first, listed, total, stop)
+        listed += result.items.papers
+    if total is not None and len(listed) < total:
+        return _cut_short(first, listed, total, f"stopped after {MAX_API_PAGES} pages")
+    return _listed(first, listed, "ok", None)
+
+
+def _api_page(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer, page: int,
+              start: int) -> SourceResult[ApiPage]:
+    """Page `page` (from 1) of the day's export-API listing, stored as "arxiv-api" for the first
+    (the name snapshots stored before paging use) and "arxiv-api-<page>" after it."""
+    name = "arxiv-api" if page == 1 else f"arxiv-api-{page}"
+
+    def ask() -> SourceResult[ApiPage]:
+        return fetch_source(source, name, api_query_url(cfg, date, start), lambda resp: parse_api_page(resp.body),
+                            lambda listing: len(listing.papers), label="arxiv-api", pacer=pacer,
+                            explain=lambda resp: _error(resp, "arxiv.api_url"))
+    result = ask()
+    if result.status.state == "empty" and source.live:
         # The API lags the announcements and sometimes answers an empty page for a full day:
-        # one more try (after the pacer's 3 s) before calling the day empty.
-        status, _, items = _fetch_one(source, pacer, "arxiv-api", url, lambda b: (None, parse_api(b)), "arxiv.api_url")
-        if status.state == "empty":
-            status = status.model_copy(update={"reason": "the export API listed no papers twice (it may lag the "
-                                                         "announcements; a later rebuild can fill the day)"})
-    statuses.append(status)
-    return merge(items), statuses, True
+        # one more try (after the pacer's 3 s) before calling the page empty.
+        result = ask()
+    if result.status.state != "empty":
+        return result
+    reason = ("the export API listed no papers twice (it may lag the announcements; a later rebuild can fill "
+              "the day)")
+    return SourceResult(result.items, result.status.model_copy(update={"reason": reason}), name)
 
 
-def _backfill_oai(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer) -> tuple[list[Paper], SourceStatus]:
+def _why_stop(papers: list[Paper], page: int, listed: list[Paper]) -> str | None:
+    """Why the papers of a later page end the listing short, or None to go on."""
+    if not papers:
+        return f"page {page} was empty twice"
+    if {p.arxiv_id for p in papers} <= {p.arxiv_id for p in listed}:
+        return f"page {page} listed only papers already listed"
+    return None
+
+
+def _listed(first: SourceStatus, papers: list[Paper], state: str, reason: str | None) -> SourceResult[list[Paper]]:
+    """The whole listing's result, under the first page's name and URL."""
+    return SourceResult(papers, first.model_copy(update={"state": state, "items": len(papers), "reason": reason}),
+                        "arxiv-api")
+
+
+def _cut_short(first: SourceStatus, papers: list[Paper], total: int, why: str) -> SourceResult[list[Paper]]:
+    return _listed(first, papers, "truncated", f"listed {len(papers):,} of {plural(total, 'paper')}: {why}")
+
+
+def _backfill_oai(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer) -> SourceResult[list[Paper]]:
     """The configured categories' records of `date` from OAI-PMH, page after page (at most
-    MAX_OAI_PAGES), and one status for them all."""
+    MAX_OAI_PAGES; a listing still going on there is "truncated"), and one status for them all.
+    A page that fails keeps the papers of the pages before it, and the status is "failed"."""
     papers: list[Paper] = []
     url = first = list_records_url(cfg.oai_url, cfg.oai_set, date)
     for page in range(MAX_OAI_PAGES):
-        resp = paced_get(source, pacer, f"arxiv-oai-{page}", url)
-        try:
-            if resp.error:
-                raise OaiError(_error(resp, "arxiv.oai_url"))
-            found, token = parse_list_records(resp.body)
-        except OaiError as exc:
-            return papers, SourceStatus(source="arxiv-oai", url=url, state="failed", reason=str(exc))
-        papers += [p for p in found if set(p.categories) & set(cfg.categories)]
-        if token is None:
-            break
-        url = list_records_url(cfg.oai_url, cfg.oai_set, date, token)
-    return papers, SourceStatus(source="arxiv-oai", url=first, state="ok" if papers else "empty", items=len(papers))
+        result = fetch_source(source, f"arxiv-oai-{page}", url, lambda resp: parse_list_records(resp.body),
+                              lambda listing: len(listing.papers), label="arxiv-oai", pacer=pacer,
+                              explain=lambda resp: _error(resp, "arxiv.oai_url"))
+        if result.items is None:  # failed
+            return SourceResult(papers, result.status, "arxiv-oai-0")
+        papers += [p for p in result.items.papers if set(p.categories) & set(cfg.categories)]
+        if result.items.token is None:
+            status = SourceStatus(source="arxiv-oai", url=first, state="ok" if papers else "empty", items=len(papers))
+            return SourceResult(papers, status, "arxiv-oai-0")
+        url = list_records_url(cfg.oai_url, cfg.oai_set, date, result.items.token)
+    return SourceResult(papers, SourceStatus(source="arxiv-oai", url=first, state="truncated", items=len(papers),
+                                             reason=f"listed {plural(len(papers), 'paper')}: stopped after "
+                                                    f"{MAX_OAI_PAGES} pages, with more records left"), "arxiv-oai-0")
 
 
 def _error(resp: RawResponse, setting: str) -> str | None:
@@ -240,15 +339,3 @@ def _error(resp: RawResponse, setting: str) -> str | None:
     if resp.status == 410:
         return f"HTTP 410 Gone: arXiv no longer serves this URL; check {setting} against arXiv's current address"
     return resp.error
-
-
-def _fetch_one(source: Source, pacer: Pacer, name: str, url: str, parse, setting: str):
-    resp = paced_get(source, pacer, name, url)
-    if resp.error:
-        return SourceStatus(source=name, url=url, state="failed", reason=_error(resp, setting)), None, []
-    try:
-        announced, items = parse(resp.body)
-    except ArxivError as exc:
-        return SourceStatus(source=name, url=url, state="failed", reason=str(exc)), None, []
-    state = "ok" if items else "empty"
-    return SourceStatus(source=name, url=url, state=state, items=len(items)), announced, items

@@ -20,7 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 import feedparser
 
 from digest.config import FeedConfig, NewsConfig
+from digest.fetch.result import SourceError, SourceResult, fetch_source
 from digest.fetch.sources import Source
+from digest.fetch.store import RawResponse
 from digest.fetch.text import aimed_at_ai, clean_text
 from digest.models import Article, SourceStatus
 
@@ -30,7 +32,7 @@ SUMMARY_CHARS = 600
 TITLE_CHARS = 300
 
 
-class FeedError(Exception):
+class FeedError(SourceError):
     """The body is not an RSS/Atom feed."""
 
 
@@ -95,22 +97,18 @@ def feed_problem(body: bytes) -> str | None:
     return None if parsed.get("version") else f"not a feed ({parsed.get('bozo_exception') or 'unknown format'})"
 
 
-def _one_feed(feed: FeedConfig, cfg: NewsConfig, date: dt.date, source: Source) -> tuple[list[Article], SourceStatus]:
-    resp = source.get(feed.source_name, feed.url, check=feed_problem)
-    reason = f"{resp.error}; take the feed out of the config" if resp.status == 410 else resp.error
-    status = SourceStatus(source=feed.name, url=feed.url, state="failed", reason=reason, failures=resp.failures)
-    if resp.error and resp.stale_from is None:
-        return [], status
-    try:
-        items = in_window(parse_feed(resp.body, feed, resp.fetched_at), date, cfg.window_days, cfg.max_per_feed)
-    except FeedError as exc:  # a snapshot stored before bodies were checked
-        return [], status.model_copy(update={"reason": str(exc)})
-    if resp.stale_from is not None:
-        return items, status.model_copy(update={
-            "state": "stale", "items": len(items), "stale_from": resp.stale_from,
-            "reason": f"{resp.error}; showing the copy fetched on {resp.stale_from.isoformat()}"})
-    state = "not_modified" if resp.status == 304 else "ok" if items else "empty"
-    return items, status.model_copy(update={"state": state, "items": len(items), "reason": None})
+def _one_feed(feed: FeedConfig, cfg: NewsConfig, date: dt.date, source: Source) -> SourceResult[list[Article]]:
+    """The feed's articles in the window; a body the check let through can still fail to parse
+    (a snapshot stored before bodies were checked)."""
+    def parse(resp: RawResponse) -> list[Article]:
+        return in_window(parse_feed(resp.body, feed, resp.fetched_at), date, cfg.window_days, cfg.max_per_feed)
+    return fetch_source(source, feed.source_name, feed.url, parse, len, label=feed.name, check=feed_problem,
+                        explain=_gone)
+
+
+def _gone(resp: RawResponse) -> str | None:
+    """A feed's 410 means the feed itself is gone for good."""
+    return f"{resp.error}; take the feed out of the config" if resp.status == 410 else resp.error
 
 
 def fetch_news(cfg: NewsConfig, date: dt.date, source: Source,
@@ -125,8 +123,8 @@ def fetch_news(cfg: NewsConfig, date: dt.date, source: Source,
             results = list(pool.map(lambda feed: _one_feed(feed, cfg, date, source), cfg.feeds))
     finally:
         _parse.cache_clear()
-    articles = [a for items, _ in results for a in items]
-    statuses = [status for _, status in results]
+    articles = [a for result in results for a in result.items or []]
+    statuses = [result.status for result in results]
     articles.sort(key=lambda a: a.published, reverse=True)
     return dedupe(articles)[: cfg.max_articles], statuses
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 
 import lxml.html
 import pypdf
 from pypdf.errors import PdfReadError
 
 from digest.config import ArxivConfig, PapersConfig
-from digest.fetch.sources import Pacer, Source, paced_get
+from digest.fetch.result import SourceError, fetch_source
+from digest.fetch.sources import Pacer, Source
+from digest.fetch.store import RawResponse
 from digest.fetch.text import clean_text
 from digest.models import Paper
 
@@ -29,7 +32,7 @@ _DROP = ("//script", "//style", "//nav", "//header", "//footer", "//math", "//*[
          "//*[contains(@class, 'ltx_page_footer')]", "//*[contains(@class, 'ltx_authors')]")
 
 
-class FulltextError(Exception):
+class FulltextError(SourceError):
     """A body that holds no usable paper text."""
 
 
@@ -63,27 +66,26 @@ def _enough(text: str) -> str:
     return text
 
 
-def _attempts(paper: Paper, mode: str, arxiv: ArxivConfig) -> list[tuple[str, str, object]]:
-    pdf = ("pdf", arxiv.pdf_url.format(id=paper.arxiv_id, version=paper.version), pdf_text)
+def _attempts(paper: Paper, mode: str, arxiv: ArxivConfig) -> list[tuple[str, str, Callable[[RawResponse], str]]]:
+    """(kind, URL, how its response is read) of each place to look, in order."""
+    pdf = ("pdf", arxiv.pdf_url.format(id=paper.arxiv_id, version=paper.version), lambda resp: pdf_text(resp.body))
     if mode == "pdf":
         return [pdf]
-    return [("html", arxiv.html_url.format(id=paper.arxiv_id, version=paper.version), html_text), pdf]
+    html = ("html", arxiv.html_url.format(id=paper.arxiv_id, version=paper.version), lambda resp: html_text(resp.body))
+    return [html, pdf]
 
 
 def with_fulltext(paper: Paper, cfg: PapersConfig, arxiv: ArxivConfig, source: Source, pacer: Pacer) -> Paper:
     """`paper` with `fulltext` (at most `cfg.fulltext_chars` characters) and `fulltext_source`
     set, or unchanged when no attempt gives usable text (the reason is logged)."""
     reasons = []
-    for kind, url, extract in _attempts(paper, cfg.fulltext, arxiv):
-        resp = paced_get(source, pacer, f"fulltext-{kind}-{paper.arxiv_id}", url)
-        try:
-            if resp.error:
-                raise FulltextError(resp.error)
-            text = extract(resp.body)
-        except FulltextError as exc:
-            reasons.append(f"{kind}: {exc}")
+    for kind, url, read in _attempts(paper, cfg.fulltext, arxiv):
+        result = fetch_source(source, f"fulltext-{kind}-{paper.arxiv_id}", url, read, lambda text: 1,  # one text
+                              pacer=pacer)
+        if result.items is None:  # failed
+            reasons.append(f"{kind}: {result.status.reason}")
             continue
-        return paper.model_copy(update={"fulltext": text[: cfg.fulltext_chars], "fulltext_source": kind})
+        return paper.model_copy(update={"fulltext": result.items[: cfg.fulltext_chars], "fulltext_source": kind})
     log.info("paper %s: abstract only (%s)", paper.arxiv_id, "; ".join(reasons))
     return paper
 

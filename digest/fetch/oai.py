@@ -10,16 +10,26 @@ day, any other code (badArgument, badResumptionToken, …) is an error, never an
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from lxml import etree
 
+from digest.fetch.result import SourceError
 from digest.fetch.text import aimed_at_ai, clean_text
 from digest.models import Paper, arxiv_links
 
 
-class OaiError(Exception):
+class OaiError(SourceError):
     """An answer that is not OAI-PMH, or an OAI-PMH error other than noRecordsMatch."""
+
+
+class OaiPage(NamedTuple):
+    """One ListRecords page: its papers, and the resumption token of the next page (None on the last)."""
+
+    papers: list[Paper]
+    token: str | None
+
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 RAW = "{http://arxiv.org/OAI/arXivRaw/}"
@@ -37,8 +47,8 @@ def list_records_url(base: str, set_spec: str, date: dt.date, token: str | None 
     return f"{base}?{urlencode(params)}"
 
 
-def parse_list_records(body: bytes) -> tuple[list[Paper], str | None]:
-    """(papers of one ListRecords page, resumption token or None for the last page).
+def parse_list_records(body: bytes) -> OaiPage:
+    """The papers of one ListRecords page and the token of the next.
 
     Raises OaiError for a body that is not OAI-PMH or holds an error other than noRecordsMatch.
     """
@@ -51,11 +61,11 @@ def parse_list_records(body: bytes) -> tuple[list[Paper], str | None]:
     error = root.find(f"{OAI}error")
     if error is not None:
         if error.get("code") == "noRecordsMatch":
-            return [], None
+            return OaiPage([], None)
         raise OaiError(f"OAI-PMH error {error.get('code')}: {clean_text(error.text or '')}")
     papers = [p for p in (_paper(r) for r in root.iter(f"{OAI}record")) if p is not None]
     token = root.find(f"{OAI}ListRecords/{OAI}resumptionToken")
-    return papers, (token.text.strip() if token is not None and token.text and token.text.strip() else None)
+    return OaiPage(papers, token.text.strip() if token is not None and token.text and token.text.strip() else None)
 
 
 def _paper(record: etree._Element) -> Paper | None:

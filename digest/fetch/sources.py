@@ -21,6 +21,8 @@ from digest.fetch.store import RawResponse, SnapshotStore
 
 # Checks a fetched body: None when it is usable, else what is wrong with it ("not a feed").
 Check = Callable[[bytes], "str | None"]
+# The error of a response a replayed snapshot does not hold.
+NOT_STORED = "not in the snapshot"
 
 
 class Source(Protocol):
@@ -96,10 +98,7 @@ class ReplaySource:
     def get(self, name: str, url: str, check: Check | None = None) -> RawResponse:
         resp = self.store.load(name)
         if resp is None:
-            return RawResponse(
-                name=name, url=url, fetched_at=dt.datetime.now(dt.timezone.utc),
-                error="not in the snapshot",
-            )
+            return RawResponse(name=name, url=url, fetched_at=dt.datetime.now(dt.timezone.utc), error=NOT_STORED)
         return resp
 
 
@@ -140,10 +139,10 @@ class Pacer:
                 self._last = self.clock()
 
 
-def paced_get(source: Source, pacer: Pacer, name: str, url: str) -> RawResponse:
-    """`source.get(name, url)`, in its turn of `pacer` when it goes to the network (every arXiv
-    host shares one pacer: the terms allow one request every 3 s); a replay never waits."""
+def paced_get(source: Source, pacer: Pacer, name: str, url: str, check: Check | None = None) -> RawResponse:
+    """`source.get(name, url, check)`, in its turn of `pacer` when it goes to the network (every
+    arXiv host shares one pacer: the terms allow one request every 3 s); a replay never waits."""
     if not source.live:
-        return source.get(name, url)
+        return source.get(name, url, check)
     with pacer.turn():
-        return source.get(name, url)
+        return source.get(name, url, check)

@@ -12,13 +12,14 @@ import json
 
 from digest.config import PapersConfig
 from digest.fetch.arxiv import ArxivError, split_id
+from digest.fetch.result import SourceError, fetch_source
 from digest.fetch.sources import Source
 from digest.models import SourceStatus
 
 SOURCE_NAME = "huggingface-daily-papers"
 
 
-class UpvotesError(Exception):
+class UpvotesError(SourceError):
     """The body is not a daily-papers listing."""
 
 
@@ -49,12 +50,6 @@ def fetch_upvotes(cfg: PapersConfig, date: dt.date, source: Source) -> tuple[dic
     or the listing failed) and the source's status (none when unused)."""
     if cfg.rank != "upvotes":
         return None, []
-    url = cfg.upvotes_url.format(date=date.isoformat())
-    resp = source.get(SOURCE_NAME, url)
-    try:
-        if resp.error:
-            raise UpvotesError(resp.error)
-        upvotes = parse_daily_papers(resp.body)
-    except UpvotesError as exc:
-        return None, [SourceStatus(source=SOURCE_NAME, url=url, state="failed", reason=str(exc))]
-    return upvotes, [SourceStatus(source=SOURCE_NAME, url=url, state="ok" if upvotes else "empty", items=len(upvotes))]
+    result = fetch_source(source, SOURCE_NAME, cfg.upvotes_url.format(date=date.isoformat()),
+                          lambda resp: parse_daily_papers(resp.body), len)
+    return result.items, [result.status]

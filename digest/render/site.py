@@ -80,6 +80,16 @@ def load_digests(output: Path, strict: bool = False) -> list[Digest]:
     return digests
 
 
+def read_published(output: Path, date: dt.date) -> Digest | None:
+    """The published digest of `date` under `output`, or None when there is none or it cannot be
+    read (a warning says why: the rebuild then publishes as if the day were new)."""
+    try:
+        return _read_day(output / date.isoformat())
+    except SiteError as exc:
+        log.warning("%s; the rebuild cannot keep anything of it", exc)
+        return None
+
+
 def _read_day(folder: Path) -> Digest | None:
     """The digest of one day folder; None for a folder with neither page nor digest.json. Raises
     SiteError for one that cannot be read."""
