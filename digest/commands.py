@@ -35,7 +35,7 @@ from digest.llm.local import EmbeddedModelError, embedded_server
 from digest.llm.policy import Budget
 from digest.llm.prompts import load_prompt
 from digest.models import Ping, RunReport
-from digest.pipeline import Deps, build, fetch
+from digest.pipeline import Deps, build, fetch, store_fulltexts
 from digest.progress import LiveReporter, Reporter
 from digest.render.publish import render_site
 from digest.render.site import json_schema
@@ -169,7 +169,10 @@ def run_fetch(args: argparse.Namespace) -> int:
     config = config_of(args)
     _folder(args.data, "--data")
     with contextlib.ExitStack() as stack:
-        snapshot = fetch(args.date, config, live_source(stack, config, args), Pacer(config.arxiv.delay_seconds))
+        source, pacer = live_source(stack, config, args), Pacer(config.arxiv.delay_seconds)
+        snapshot = fetch(args.date, config, source, pacer)
+        if config.papers.fulltext != "abstract":
+            _store_fulltexts(snapshot, config, source, pacer)
     for status in snapshot.sources:
         print(f"{status.state:>12}  {status.items:4d}  {status.source}{'  ' + status.reason if status.reason else ''}")
     print(f"Stored {args.data / args.date.isoformat()}: {plural(len(snapshot.papers), 'paper')}, "
@@ -180,6 +183,16 @@ def run_fetch(args: argparse.Namespace) -> int:
                    "what was read is stored")
         return EXIT_DEGRADED
     return 0
+
+
+def _store_fulltexts(snapshot, config: Config, source, pacer: Pacer) -> None:
+    papers = store_fulltexts(snapshot, config, source, pacer)
+    if papers is None:
+        log.warning("papers.rank is triage: the full texts depend on the model's choice and are not stored; "
+                    "a `build --snapshot` lists the ones it lacks")
+    else:
+        read = sum(p.fulltext is not None for p in papers)
+        print(f"Full texts: {read} of the {plural(len(papers), 'paper')} a build would write up")
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -240,6 +240,22 @@ class Covered(BaseModel):
     date: dt.date
 
 
+class Grouping(BaseModel):
+    """The day's news as topics, and whether the model grouped them ("ok") or they fell back to one
+    topic per source ("unavailable")."""
+
+    topics: list[Topic]
+    status: Status = "ok"
+
+
+class Ranking(BaseModel):
+    """Which candidate papers are written up, how they were chosen, and what went wrong choosing."""
+
+    papers: list[Paper]
+    method: str = "announcement order"
+    error: str | None = None  # the ranking was incomplete (a failed listing or triage batch)
+
+
 class Digest(BaseModel):
     """The whole day, ready to render."""
 

@@ -23,13 +23,14 @@ from digest.config import Config, Endpoint
 from digest.errors import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, EXIT_PUBLISHED, NotPublished
 from digest.fetch.arxiv import fetch_papers
 from digest.fetch.feeds import fetch_news
-from digest.fetch.fulltext import fetch_fulltexts
+from digest.fetch.fulltext import fetch_fulltexts, missing_in_snapshot
 from digest.fetch.ledger import FLAG_AFTER_FAILURES
 from digest.fetch.sources import Pacer, Source
 from digest.fetch.upvotes import fetch_upvotes
 from digest.files import write_atomic
 from digest.llm.client import LLMClient
-from digest.models import Digest, Overview, Paper, RunReport, Section, Snapshot
+from digest.models import (Digest, Grouping, Overview, Paper, PaperWriteup, Ranking, RunReport, Section, Snapshot,
+                           SourceStatus)
 from digest.progress import Reporter
 from digest.render.publish import stage_day
 from digest.rebuild import keep_published, shortfall
@@ -38,7 +39,7 @@ from digest.select import Selection, earlier_writeups, select_papers
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
 from digest.write.topics import plan_topics, write_commentary
-from digest.write.triage import rank_papers
+from digest.write.triage import rank_papers, rank_without_model
 
 log = logging.getLogger(__name__)
 QUIET_DAY = "No new arXiv announcements and no news in the configured feeds today."
@@ -72,15 +73,28 @@ def fetch(date: dt.date, config: Config, source: Source, pacer: Pacer) -> Snapsh
                     sources=paper_statuses + feed_statuses + upvote_statuses, backfilled=backfilled, upvotes=upvotes)
 
 
+def store_fulltexts(snapshot: Snapshot, config: Config, source: Source, pacer: Pacer) -> list[Paper] | None:
+    """For `digest fetch`, so that a later replay reads what a live build would: the papers a build
+    would write up, with the full texts `papers.fulltext` asks for fetched (and stored by `source`).
+    None when choosing the papers needs the triage model: the build fetches their full texts then,
+    and a replay reports the ones its snapshot lacks (missing_in_snapshot)."""
+    ranking = rank_without_model(select_papers(snapshot.papers, config.papers).candidates, config.papers,
+                                 snapshot.upvotes)
+    if ranking is None:
+        return None
+    return fetch_fulltexts(ranking.papers, config.papers, config.arxiv, source, pacer)
+
+
 async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: LLMClient, deps: Deps) -> Digest:
     """Every LLM section of the day, as one concurrent DAG: ranking, full texts (when configured)
     and papers, beside the topics."""
     ep, articles = deps.endpoint, snapshot.articles
 
-    async def topic_flow():
-        topics, status = await plan_topics(articles, llm, ep.models.topics)
-        comments = await asyncio.gather(*(write_commentary(t, llm, ep.commentary) for t in topics))
-        return [t.model_copy(update={"commentary": c}) for t, c in zip(topics, comments, strict=True)], status
+    async def topic_flow() -> Grouping:
+        grouping = await plan_topics(articles, llm, ep.models.topics)
+        comments = await asyncio.gather(*(write_commentary(t, llm, ep.commentary) for t in grouping.topics))
+        topics = [t.model_copy(update={"commentary": c}) for t, c in zip(grouping.topics, comments, strict=True)]
+        return grouping.model_copy(update={"topics": topics})
 
     done = 0
 
@@ -91,14 +105,17 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
         deps.progress.paper_written(done, total, llm.usage)
         return writeup
 
-    async def paper_flow():
-        papers, how, error = await rank_papers(selection.candidates, config.papers, llm, ep.models.triage,
-                                               snapshot.upvotes)
-        deps.progress.stage("writing", f"{len(papers)} of {len(selection.candidates)} candidate papers ({how})")
-        papers = await asyncio.to_thread(fetch_fulltexts, papers, config.papers, config.arxiv, deps.source, deps.pacer)
-        return await asyncio.gather(*(one_paper(p, len(papers)) for p in papers)), how, error
+    async def paper_flow() -> tuple[Ranking, list[PaperWriteup], list[SourceStatus]]:
+        ranking = await rank_papers(selection.candidates, config.papers, llm, ep.models.triage, snapshot.upvotes)
+        deps.progress.stage("writing", f"{len(ranking.papers)} of {len(selection.candidates)} candidate papers "
+                                       f"({ranking.method})")
+        papers = await asyncio.to_thread(fetch_fulltexts, ranking.papers, config.papers, config.arxiv, deps.source,
+                                         deps.pacer)
+        missing = missing_in_snapshot(papers, config.papers, config.arxiv, deps.source)
+        return ranking, list(await asyncio.gather(*(one_paper(p, len(papers)) for p in papers))), missing
 
-    (writeups, ranking, ranking_error), (topics, plan_status) = await asyncio.gather(paper_flow(), topic_flow())
+    (ranking, writeups, missing), grouping = await asyncio.gather(paper_flow(), topic_flow())
+    topics = grouping.topics
     deps.progress.stage("overview", f"{len(topics)} topics with commentary written")
     if writeups or topics:
         overview = await write_overview(list(writeups), topics, llm, ep.models.overview)
@@ -106,10 +123,10 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
         overview = Section(status="ok", content=Overview(overview=QUIET_DAY))
     return Digest(
         date=snapshot.date, generated_at=dt.datetime.now(dt.timezone.utc), version=__version__,
-        papers=list(writeups), topics=topics, overview=overview, topic_plan_status=plan_status,
-        sources=snapshot.sources, backfilled=snapshot.backfilled, usage=llm.usage,
+        papers=writeups, topics=topics, overview=overview, topic_plan_status=grouping.status,
+        sources=snapshot.sources + missing, backfilled=snapshot.backfilled, usage=llm.usage,
         updated=selection.updated, covered=selection.covered, filtered_out=selection.filtered_out,
-        ranking=ranking, ranking_error=ranking_error,
+        ranking=ranking.method, ranking_error=ranking.error,
     )
 
 

@@ -4,6 +4,7 @@ to the abstract."""
 
 import asyncio
 import datetime as dt
+import json
 
 import pytest
 
@@ -131,3 +132,43 @@ def test_write_ups_read_the_full_text_and_fall_back_to_the_abstract_on_overflow(
     assert len(summary_requests) == 2
     assert "FULLTEXT-MARKER" in summary_requests[0] and "FULLTEXT-MARKER" not in summary_requests[1]
     assert written.summary.status == "ok"
+
+
+def test_fetch_stores_the_full_texts_a_replay_reads(arxiv, tmp_path):  # P7
+    from digest.config import Config
+    from digest.fetch.fulltext import missing_in_snapshot
+    from digest.fetch.sources import ReplaySource
+    from digest.models import Snapshot
+    from digest.pipeline import store_fulltexts
+
+    config = Config(papers=PapersConfig(max=3, fulltext="html", fulltext_chars=5000),
+                    arxiv=ArxivConfig(html_url=arxiv.base + "/html/{id}v{version}",
+                                      pdf_url=arxiv.base + "/pdf/{id}v{version}"))
+    snapshot = Snapshot(date=DAY, papers=PAPERS, articles=[], sources=[])
+    with http.make_client() as client:
+        live = LiveSource(client, SnapshotStore(tmp_path, DAY),
+                          http.Policy(allow_private=frozenset({f"127.0.0.1:{arxiv.port}"})))
+        fetched = store_fulltexts(snapshot, config, live, Pacer(0))
+    replay = ReplaySource(SnapshotStore(tmp_path, DAY))
+    replayed = fetch_fulltexts(PAPERS, config.papers, config.arxiv, replay, Pacer(0))
+    assert [p.fulltext for p in replayed] == [p.fulltext for p in fetched] and fetched[0].fulltext
+    assert missing_in_snapshot(replayed, config.papers, config.arxiv, replay) == []  # the third has none anywhere
+    empty = ReplaySource(SnapshotStore(tmp_path / "no-full-texts", DAY))
+    lacking = missing_in_snapshot(PAPERS, config.papers, config.arxiv, empty)
+    assert [s.source for s in lacking] == [f"fulltext-{p.arxiv_id}" for p in PAPERS]
+    assert store_fulltexts(snapshot, config.model_copy(update={"papers": PapersConfig(max=1, rank="triage")}),
+                           live, Pacer(0)) is None  # the model's choice: left to the build
+
+
+def test_a_replay_without_the_full_texts_says_so(fake_llm, tmp_path):  # P7
+    from conftest import DEMO_CONFIG, DEMO_DATE
+    from digest.cli import main
+
+    config = tmp_path / "fulltext.yaml"
+    config.write_text(DEMO_CONFIG.read_text().replace("papers:\n", "papers:\n  fulltext: html\n", 1))
+    assert "fulltext: html" in config.read_text()
+    assert main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
+                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data")]) == 3
+    report = json.loads((tmp_path / "data" / DEMO_DATE / "run.json").read_text())
+    lacking = [f for f in report["failures"] if "holds no full text" in f]
+    assert len(lacking) == 10

@@ -16,7 +16,7 @@ from digest.fetch.store import SnapshotStore
 from digest.llm.client import LLMClient
 from digest.models import Digest, Overview, PaperWriteup, Section
 from digest.select import earlier_writeups, select_papers
-from digest.write.triage import rank_papers
+from digest.write.triage import rank_papers, rank_without_model
 from safe_html import assert_safe_html
 
 DAY = dt.date.fromisoformat(DEMO_DATE)
@@ -80,7 +80,8 @@ def _rank(fake_llm, cfg):
 
 
 def test_triage_keeps_the_best_scored_papers_joined_by_number(fake_llm):
-    chosen, how, error = _rank(fake_llm, PapersConfig(max=5, rank="triage", triage_batch=6))
+    ranking = _rank(fake_llm, PapersConfig(max=5, rank="triage", triage_batch=6))
+    chosen, how, error = ranking.papers, ranking.method, ranking.error
     agents = [p for p in PAPERS if "agent" in p.title.lower()]  # the fake scores these 9, the rest 3
     assert 0 < len(agents) < 5
     assert chosen[: len(agents)] == agents and len(chosen) == 5 and error is None
@@ -91,12 +92,14 @@ def test_triage_keeps_the_best_scored_papers_joined_by_number(fake_llm):
 
 def test_failed_triage_batches_keep_announcement_order_and_say_so(fake_llm):
     fake_llm.behaviour["triage-model"] = "error"
-    chosen, _, error = _rank(fake_llm, PapersConfig(max=5, rank="triage", triage_batch=10))
+    ranking = _rank(fake_llm, PapersConfig(max=5, rank="triage", triage_batch=10))
+    chosen, error = ranking.papers, ranking.error
     assert chosen == PAPERS[:5] and error.startswith("2 of 2 triage batches failed")
 
 
 def test_no_triage_call_when_every_candidate_fits(fake_llm):
-    chosen, how, _ = _rank(fake_llm, PapersConfig(max=50, rank="triage"))
+    ranking = _rank(fake_llm, PapersConfig(max=50, rank="triage"))
+    chosen, how = ranking.papers, ranking.method
     assert chosen == PAPERS and how == "announcement order" and fake_llm.requests == []
 
 
@@ -137,10 +140,13 @@ def test_hugging_face_daily_papers_give_upvotes_per_arxiv_id():
 def test_upvotes_rank_the_candidates_and_a_missing_listing_keeps_announcement_order(fake_llm):
     votes = {PAPERS[7].arxiv_id: 12, PAPERS[3].arxiv_id: 5, "2601.00001": 99}
     cfg = PapersConfig(max=3, rank="upvotes")
-    chosen, how, error = asyncio.run(rank_papers(PAPERS, cfg, None, "unused", votes))
-    assert chosen == [PAPERS[7], PAPERS[3], PAPERS[0]] and "most upvoted" in how and error is None
-    chosen, how, error = asyncio.run(rank_papers(PAPERS, cfg, None, "unused", None))
-    assert chosen == PAPERS[:3] and how == "announcement order" and "could not be read" in error
+    ranking = rank_without_model(PAPERS, cfg, votes)
+    assert ranking.papers == [PAPERS[7], PAPERS[3], PAPERS[0]] and "most upvoted" in ranking.method
+    assert ranking.error is None
+    ranking = rank_without_model(PAPERS, cfg, None)
+    assert ranking.papers == PAPERS[:3] and ranking.method == "announcement order"
+    assert "could not be read" in ranking.error
+    assert rank_without_model(PAPERS, PapersConfig(max=3, rank="triage")) is None  # the model must score them
     assert fake_llm.requests == []
 
 

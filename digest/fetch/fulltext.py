@@ -18,10 +18,10 @@ from pypdf.errors import PdfReadError
 
 from digest.config import ArxivConfig, PapersConfig
 from digest.fetch.result import SourceError, fetch_source
-from digest.fetch.sources import Pacer, Source
+from digest.fetch.sources import NOT_STORED, Pacer, Source
 from digest.fetch.store import RawResponse
 from digest.fetch.text import clean_text
-from digest.models import Paper
+from digest.models import Paper, SourceStatus
 
 log = logging.getLogger(__name__)
 
@@ -97,3 +97,19 @@ def fetch_fulltexts(papers: list[Paper], cfg: PapersConfig, arxiv: ArxivConfig, 
     if cfg.fulltext == "abstract":
         return papers
     return [with_fulltext(p, cfg, arxiv, source, pacer) for p in papers]
+
+
+def missing_in_snapshot(papers: list[Paper], cfg: PapersConfig, arxiv: ArxivConfig, source: Source) -> list[SourceStatus]:
+    """For a replay (`source` not live) that `cfg.fulltext` asks to read papers: a failed status
+    for each of `papers` (after fetch_fulltexts) written from its abstract because the snapshot
+    holds none of its full-text responses, so the run reports what the replay could not read."""
+    if source.live or cfg.fulltext == "abstract":
+        return []
+    missing = []
+    for paper in papers:
+        attempts = _attempts(paper, cfg.fulltext, arxiv)
+        if paper.fulltext is None and all(source.get(f"fulltext-{kind}-{paper.arxiv_id}", url).error == NOT_STORED
+                                          for kind, url, _ in attempts):
+            missing.append(SourceStatus(source=f"fulltext-{paper.arxiv_id}", url=attempts[0][1], state="failed",
+                                        reason="the snapshot holds no full text of it: written from the abstract"))
+    return missing

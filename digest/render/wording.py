@@ -41,8 +41,10 @@ def arxiv_failures(digest: Digest) -> list[SourceStatus]:
 
 def source_label(status: SourceStatus) -> str:
     """A source's name for a reader: "arXiv's cs.AI announcement feed", 'the arXiv export API',
-    "arXiv's OAI-PMH interface"; a news feed keeps its configured name."""
+    "arXiv's OAI-PMH interface", 'the full text of arXiv:2604.00001'; a news feed keeps its configured name."""
     name = status.source
+    if name.startswith("fulltext-"):
+        return f"the full text of arXiv:{name.removeprefix('fulltext-')}"
     if name.startswith(ARXIV_PREFIX + "rss-"):
         return f"arXiv's {name.removeprefix(ARXIV_PREFIX + 'rss-')} announcement feed"
     return ARXIV_SERVICES.get(name, name)

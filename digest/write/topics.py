@@ -14,15 +14,7 @@ from collections import defaultdict
 from digest.config import CommentaryConfig
 from digest.llm.client import LLMClient, LLMError
 from digest.llm.prompts import load_prompt
-from digest.models import (
-    Article,
-    Commentary,
-    Provenance,
-    Section,
-    Status,
-    Topic,
-    TopicPlan,
-)
+from digest.models import Article, Commentary, Grouping, Provenance, Section, Topic, TopicPlan
 from digest.write.gate import gate_section
 from digest.write.section import write_section
 
@@ -58,10 +50,10 @@ def _topic(title: str, description: str, articles: list[Article]) -> Topic:
     return Topic(title=title.strip(), description=description.strip(), articles=articles, commentary=pending)
 
 
-async def plan_topics(articles: list[Article], llm: LLMClient, model: str) -> tuple[list[Topic], Status]:
-    """Group `articles` into topics; returns (topics, plan status: ok or unavailable)."""
+async def plan_topics(articles: list[Article], llm: LLMClient, model: str) -> Grouping:
+    """Group `articles` into topics; one topic per source when the model cannot."""
     if not articles:
-        return [], "ok"
+        return Grouping(topics=[])
     numbered = [{"number": i, "title": a.title, "source": a.source} for i, a in enumerate(articles, 1)]
     max_topics = max(1, min(MAX_TOPICS, len(articles) // 3))
     try:
@@ -70,8 +62,8 @@ async def plan_topics(articles: list[Article], llm: LLMClient, model: str) -> tu
             articles=numbered, min_topics=min(3, max_topics), max_topics=max_topics,
         )
     except LLMError:
-        return group_by_source(articles), "unavailable"
-    return normalize_plan(done.value, articles), "ok"
+        return Grouping(topics=group_by_source(articles), status="unavailable")
+    return Grouping(topics=normalize_plan(done.value, articles))
 
 
 async def write_commentary(topic: Topic, llm: LLMClient, cfg: CommentaryConfig) -> Section:

@@ -14,7 +14,7 @@ import asyncio
 from digest.config import PapersConfig
 from digest.llm.client import LLMClient, LLMError
 from digest.llm.prompts import load_prompt
-from digest.models import Paper, TriageScores
+from digest.models import Paper, Ranking, TriageScores
 
 ABSTRACT_CHARS = 700  # enough to judge a paper; keeps a 25-paper batch near 5,000 prompt tokens
 
@@ -30,20 +30,28 @@ async def _score_batch(batch: list[Paper], llm: LLMClient, model: str) -> dict[s
     return scores
 
 
-async def rank_papers(papers: list[Paper], cfg: PapersConfig, llm: LLMClient, model: str,
-                      upvotes: dict[str, int] | None = None) -> tuple[list[Paper], str, str | None]:
-    """At most `cfg.max` of `papers` (announcement order in), best first when ranking applies:
-    by `upvotes` (arXiv id -> Hugging Face upvotes; None when the listing failed) or by triage.
-
-    Returns (chosen papers, how they were chosen, error text when the ranking was incomplete).
-    """
+def rank_without_model(papers: list[Paper], cfg: PapersConfig, upvotes: dict[str, int] | None = None) -> Ranking | None:
+    """The Ranking of `papers` (announcement order in) when no model is needed: every candidate
+    fits, `cfg.rank` is announcement order, or upvotes order them (arXiv id -> Hugging Face upvotes;
+    None when the listing failed). None when the triage model must score them."""
     if cfg.rank == "announcement" or len(papers) <= cfg.max:
-        return papers[: cfg.max], "announcement order", None
+        return Ranking(papers=papers[: cfg.max])
     if cfg.rank == "upvotes":
         if upvotes is None:
-            return papers[: cfg.max], "announcement order", "the Hugging Face daily papers could not be read"
+            return Ranking(papers=papers[: cfg.max], error="the Hugging Face daily papers could not be read")
         ranked = sorted(papers, key=lambda p: -upvotes.get(p.arxiv_id, 0))  # stable: ties keep announcement order
-        return ranked[: cfg.max], f"the {cfg.max} most upvoted of {len(papers)} on Hugging Face daily papers", None
+        return Ranking(papers=ranked[: cfg.max],
+                       method=f"the {cfg.max} most upvoted of {len(papers)} on Hugging Face daily papers")
+    return None
+
+
+async def rank_papers(papers: list[Paper], cfg: PapersConfig, llm: LLMClient, model: str,
+                      upvotes: dict[str, int] | None = None) -> Ranking:
+    """At most `cfg.max` of `papers` (announcement order in), best first when ranking applies:
+    by `upvotes` (rank_without_model) or by the triage `model`'s scores in batches."""
+    ranking = rank_without_model(papers, cfg, upvotes)
+    if ranking is not None:
+        return ranking
     batches = [papers[i: i + cfg.triage_batch] for i in range(0, len(papers), cfg.triage_batch)]
     results = await asyncio.gather(*(_score_batch(b, llm, model) for b in batches), return_exceptions=True)
     scores: dict[str, int] = {}
@@ -57,4 +65,5 @@ async def rank_papers(papers: list[Paper], cfg: PapersConfig, llm: LLMClient, mo
             scores.update(result)
     ranked = sorted(papers, key=lambda p: -scores.get(p.arxiv_id, 0))  # stable: ties keep announcement order
     error = f"{len(errors)} of {len(batches)} triage batches failed: {errors[0]}" if errors else None
-    return ranked[: cfg.max], f"the {cfg.max} best of {len(papers)} as scored by {model}", error
+    return Ranking(papers=ranked[: cfg.max], method=f"the {cfg.max} best of {len(papers)} as scored by {model}",
+                   error=error)
