@@ -8,7 +8,7 @@ Nothing here knows about HTTP, feedparser dicts or OpenAI objects.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -154,9 +154,17 @@ class TriageScores(BaseModel):
 class Commentary(BaseModel):
     commentary: Text = Field(description="The analyst commentary, in Markdown paragraphs.")
 
+    @property
+    def markdown(self) -> str:
+        return self.commentary
+
 
 class Overview(BaseModel):
     overview: Text = Field(description="The 'Today in AI' overview, in Markdown paragraphs.")
+
+    @property
+    def markdown(self) -> str:
+        return self.overview
 
 
 class Ping(BaseModel):
@@ -176,29 +184,41 @@ class Provenance(BaseModel):
     completion_tokens: int = 0
 
 
-class Section(BaseModel):
-    """One written section: its content (one of the task models above) or why it is missing."""
+C = TypeVar("C", bound=BaseModel)
+
+
+class Section(BaseModel, Generic[C]):
+    """One written section: its content (the task's model, C) or why it is missing."""
 
     status: Status
-    content: PaperSummary | PaperReview | ResearchDirections | Commentary | Overview | None = None
+    content: C | None = None
     provenance: Provenance | None = None
     error: str | None = None
     # When a rebuild could not write the section, the published version is kept: written then.
     kept_from: dt.datetime | None = None
 
+    @property
+    def has_content(self) -> bool:
+        """Whether there is text to show: ok, or unverified with its reason."""
+        return self.status in ("ok", "unverified") and self.content is not None
+
 
 class PaperWriteup(BaseModel):
     paper: Paper
-    summary: Section
-    review: Section
-    directions: Section
+    summary: Section[PaperSummary]
+    review: Section[PaperReview]
+    directions: Section[ResearchDirections]
+
+    def sections(self) -> dict[str, Section]:
+        """The paper's sections by name, in page order."""
+        return {"summary": self.summary, "review": self.review, "directions": self.directions}
 
 
 class Topic(BaseModel):
     title: str
     description: str
     articles: list[Article]
-    commentary: Section
+    commentary: Section[Commentary]
 
 
 class Usage(BaseModel):
@@ -264,7 +284,7 @@ class Digest(BaseModel):
     version: str
     papers: list[PaperWriteup]
     topics: list[Topic]
-    overview: Section
+    overview: Section[Overview]
     topic_plan_status: Status = "ok"
     sources: list[SourceStatus]
     backfilled: bool = False

@@ -120,7 +120,7 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
     if writeups or topics:
         overview = await write_overview(list(writeups), topics, llm, ep.models.overview)
     else:  # nothing to write about: no model call, and nothing missing
-        overview = Section(status="ok", content=Overview(overview=QUIET_DAY))
+        overview = Section[Overview](status="ok", content=Overview(overview=QUIET_DAY))
     return Digest(
         date=snapshot.date, generated_at=dt.datetime.now(dt.timezone.utc), version=__version__,
         papers=writeups, topics=topics, overview=overview, topic_plan_status=grouping.status,
@@ -137,8 +137,7 @@ def failures(digest: Digest) -> list[str]:
            + (f" ({s.failures} failures in a row: check the feed)" if s.failures >= FLAG_AFTER_FAILURES else "")
            for s in digest.sources if s.failed or s.state == "truncated"]
     for w in digest.papers:
-        for name in ("summary", "review", "directions"):
-            section = getattr(w, name)
+        for name, section in w.sections().items():
             if section.status != "ok" or section.kept_from:
                 out.append(f"paper {w.paper.arxiv_id} {name} {section.status}: {section.error}")
     out += [f"topic {t.title!r} commentary: {t.commentary.error}" for t in digest.topics

@@ -77,8 +77,9 @@ def _keep_writeup(new: PaperWriteup, published: Digest) -> PaperWriteup:
                 and w.paper.summary == new.paper.summary), None)  # the same abstract: the same paper to write up
     if old is None:
         return new
-    return new.model_copy(update={name: _keep(getattr(new, name), getattr(old, name), published)
-                                  for name in ("summary", "review", "directions")})
+    kept = old.sections()
+    return new.model_copy(update={name: _keep(section, kept[name], published)
+                                  for name, section in new.sections().items()})
 
 
 def _keep_topic(new: Topic, published: Digest) -> Topic:
@@ -90,6 +91,6 @@ def _keep_topic(new: Topic, published: Digest) -> Topic:
 
 
 def _with_content(digest: Digest) -> int:
-    sections = [s for w in digest.papers for s in (w.summary, w.review, w.directions)]
+    sections = [s for w in digest.papers for s in w.sections().values()]
     sections += [t.commentary for t in digest.topics] + [digest.overview]
-    return sum(s.content is not None for s in sections)
+    return sum(s.has_content for s in sections)

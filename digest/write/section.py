@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from digest.llm.client import ContextOverflow, LLMClient, LLMError
 from digest.llm.prompts import load_prompt
-from digest.models import Provenance, Section
+from digest.models import C, Provenance, Section
 
 
 async def write_section(
-    llm: LLMClient, prompt_id: str, model: str, schema: type[BaseModel], input_kind: str,
+    llm: LLMClient, prompt_id: str, model: str, schema: type[C], input_kind: str,
     shorter: dict | None = None, **values
-) -> Section:
+) -> Section[C]:
     """Run prompt `prompt_id` on `model`; a Section with status ok, or unavailable and the error.
 
     When the input overflows the model's context window and `shorter` is given (the values of a
@@ -25,11 +23,11 @@ async def write_section(
     except LLMError as exc:
         if isinstance(exc, ContextOverflow) and shorter is not None:
             return await write_section(llm, prompt_id, model, schema, "abstract", **shorter)
-        return Section(
+        return Section[schema](
             status="unavailable", error=str(exc),
             provenance=Provenance(models=[model], prompt=prompt.ref, input_kind=input_kind),
         )
-    return Section(
+    return Section[schema](
         status="ok", content=done.value,
         provenance=Provenance(
             models=[done.model], prompt=prompt.ref, input_kind=input_kind, cached=done.cached,

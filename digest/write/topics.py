@@ -46,7 +46,7 @@ def group_by_source(articles: list[Article]) -> list[Topic]:
 
 
 def _topic(title: str, description: str, articles: list[Article]) -> Topic:
-    pending = Section(status="unavailable", error="not written yet")
+    pending = Section[Commentary](status="unavailable", error="not written yet")
     return Topic(title=title.strip(), description=description.strip(), articles=articles, commentary=pending)
 
 
