@@ -78,7 +78,7 @@ def timed_fetch(cfg: Config, data: Path) -> tuple[float, int]:
     with http.make_client() as client:
         source = LiveSource(client, SnapshotStore(data, DAY), policy, cfg.fetch.per_host)
         start = time.perf_counter()
-        snapshot = fetch(DAY, cfg, source, Pacer(cfg.arxiv.delay_seconds))
+        snapshot = fetch(cfg, source, Pacer(cfg.arxiv.delay_seconds))
         wall = time.perf_counter() - start
     return wall, sum(1 for s in snapshot.sources if s.source.startswith("arxiv"))
 

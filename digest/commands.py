@@ -161,7 +161,7 @@ def run_build(args: argparse.Namespace) -> int:
         deps = Deps(source=source, endpoint=endpoint, output=output, data=data,
                     llm=functools.partial(llm_client, config, endpoint, concurrency, cache, preflight=True),
                     pacer=Pacer(config.arxiv.delay_seconds), progress=progress)
-        report = build(args.date, config, deps, strict=args.strict, replace=args.replace)
+        report = build(config, deps, strict=args.strict, replace=args.replace)
     return _report(report, data)  # after the progress display has stopped
 
 
@@ -170,7 +170,7 @@ def run_fetch(args: argparse.Namespace) -> int:
     _folder(args.data, "--data")
     with contextlib.ExitStack() as stack:
         source, pacer = live_source(stack, config, args), Pacer(config.arxiv.delay_seconds)
-        snapshot = fetch(args.date, config, source, pacer)
+        snapshot = fetch(config, source, pacer)
         if config.papers.fulltext != "abstract":
             _store_fulltexts(snapshot, config, source, pacer)
     for status in snapshot.sources:

@@ -22,9 +22,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from digest.errors import ConfigError
+from digest.models import AnnounceType, Kind
 from digest.yamlfile import error, locate, parse
 
 EMBEDDED_MODEL = "SmolLM2-135M-Instruct"
+# How JSON answers are asked for: OpenAI's response_format json_schema, llama.cpp's json_object with a
+# schema, or none (the schema in the prompt, the answer validated after the fact).
+StructuredOutput = Literal["json_schema", "json_object", "none"]
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
@@ -101,7 +105,7 @@ class ArxivConfig(Strict):
 class PapersConfig(Strict):
     max: int = Field(20, ge=0)  # papers written up per day
     # announce types that get write-ups; replacements not listed here go to "Updated papers"
-    announce_types: list[Literal["new", "cross", "replace", "replace-cross"]] = ["new", "cross"]
+    announce_types: list[AnnounceType] = ["new", "cross"]
     updated: Literal["list", "skip"] = "list"  # list the other replacements (no LLM calls) or skip them
     include: list[str] = []  # keywords (whole words, any case); when set, a paper must match one
     exclude: list[str] = []  # keywords that leave a paper out
@@ -118,7 +122,7 @@ class PapersConfig(Strict):
 class FeedConfig(Strict):
     name: str
     url: str
-    kind: Literal["news", "comment"]
+    kind: Kind
 
     @property
     def source_name(self) -> str:
@@ -178,7 +182,7 @@ class LLMConfig(Strict):
     api_key_env: str = "OPENAI_API_KEY"
     # json_schema: OpenAI-style response_format; json_object: {"type": "json_object", "schema": ...}
     # as llama.cpp's server accepts it; none: prompt-only, validated after the fact.
-    structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
+    structured_output: StructuredOutput = "json_schema"
     concurrency: int = Field(4, ge=1)
     timeout: float = Field(120.0, gt=0)  # seconds per call
     temperature: float = 0.3
@@ -208,7 +212,7 @@ class Endpoint(BaseModel):
 
     base_url: str | None  # None: start the embedded llama.cpp server
     api_key: str | None
-    structured_output: Literal["json_schema", "json_object", "none"]
+    structured_output: StructuredOutput
     models: TaskModels
     commentary: CommentaryConfig
 

@@ -29,6 +29,10 @@ from __future__ import annotations
 
 import re
 
+# A reasoning model's hidden plan (<think>...</think>, or an unclosed one to the end): never parsed
+# as the answer, never shown on a page.
+THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
+
 # Commands a swallowed \n, \r or \t can start (\b and \f need no list, see the module docstring).
 TEX_COMMANDS = frozenset("""
 nabla neq ne nu not neg ni notin nleq ngeq nless ngtr nmid nparallel nsubseteq nsupseteq nsim ncong nexists

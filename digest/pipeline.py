@@ -1,7 +1,7 @@
 """The only place that knows the order of the stages: fetch -> select -> write -> render (the
 full texts of the chosen papers are fetched inside write, once ranking has chosen them).
 
-`build(date, config, deps)` runs them for one date and returns the RunReport, in one event loop
+`build(config, deps)` runs them for the source's date and returns the RunReport, in one event loop
 that owns the LLM client (`async with`): the preflight, the fetch (in a thread: the HTTP client
 and parsers are synchronous), then the write stage as one asyncio DAG (every paper and the topic
 flow at once, the overview when both are done), then publishing.
@@ -58,12 +58,14 @@ class Deps:
     progress: Reporter = field(default_factory=Reporter)
 
 
-def fetch(date: dt.date, config: Config, source: Source, pacer: Pacer) -> Snapshot:
-    """The day's papers, articles and source statuses (raw responses are kept by `source`).
+def fetch(config: Config, source: Source, pacer: Pacer) -> Snapshot:
+    """The papers, articles and source statuses of `source.date` (the one day a source stores and
+    replays: the date is given once, to the source), raw responses kept by `source`.
 
     The news feeds are fetched while the arXiv requests wait out their 3 s pacing, so the fetch
     stage takes about as long as the arXiv floor alone.
     """
+    date = source.date
     with ThreadPoolExecutor(max_workers=1) as pool:
         news = pool.submit(fetch_news, config.news, date, source, config.fetch.workers)
         papers, paper_statuses, backfilled = fetch_papers(config.arxiv, date, source, pacer)
@@ -168,8 +170,9 @@ def check_usable(snapshot: Snapshot) -> None:
         raise NotPublished(f"every source failed ({reasons}{more})")
 
 
-def build(date: dt.date, config: Config, deps: Deps, strict: bool = False, replace: bool = False) -> RunReport:
-    """Fetch, select, write and render `date`; the page is written to <output>/<date>/index.html.
+def build(config: Config, deps: Deps, strict: bool = False, replace: bool = False) -> RunReport:
+    """Fetch, select, write and render the day of `deps.source` (its `date`); the page is written
+    to <output>/<date>/index.html.
 
     Returns the RunReport, also written as <data>/<date>/run.json (run-failed.json when nothing
     was published, so the published day's record stays). Model and source failures
@@ -184,16 +187,16 @@ def build(date: dt.date, config: Config, deps: Deps, strict: bool = False, repla
     number of days. Raises PreflightError when the endpoint fails a first tiny request: before any
     fetching for a live build, before the first uncached call for a replay.
     """
-    return asyncio.run(_build(date, config, deps, strict, replace))
+    return asyncio.run(_build(config, deps, strict, replace))
 
 
-async def _build(date: dt.date, config: Config, deps: Deps, strict: bool, replace: bool) -> RunReport:
-    started = dt.datetime.now(dt.timezone.utc)
+async def _build(config: Config, deps: Deps, strict: bool, replace: bool) -> RunReport:
+    date, started = deps.source.date, dt.datetime.now(dt.timezone.utc)
     async with deps.llm() as llm:
         if deps.source.live:
             await llm.preflight()  # before any fetching: a wrong endpoint costs no arXiv request
         deps.progress.stage("fetching", f"arXiv {', '.join(config.arxiv.categories)} and {len(config.news.feeds)} feeds")
-        snapshot = await asyncio.to_thread(fetch, date, config, deps.source, deps.pacer)
+        snapshot = await asyncio.to_thread(fetch, config, deps.source, deps.pacer)
         check_usable(snapshot)
         selection = select_papers(snapshot.papers, config.papers, earlier_writeups(load_digests(deps.output), date))
         _log_fetched(snapshot, selection)

@@ -62,8 +62,8 @@ def test_one_process_builds_twice_with_the_same_dependencies(fake_llm, tmp_path)
         deps = Deps(source=ReplaySource(SnapshotStore(DEMO_SNAPSHOT, day)), endpoint=endpoint,
                     llm=functools.partial(llm_client, config, endpoint, 4, cache), output=tmp_path / "site",
                     data=tmp_path / "data", pacer=Pacer(0))
-        first = build(day, config, deps)
-        second = build(day, config, deps)  # a new event loop and client; the cache is shared
+        first = build(config, deps)
+        second = build(config, deps)  # a new event loop and client; the cache is shared
     assert first.exit_status == second.exit_status == 0
     assert first.usage.calls == second.usage.cache_hits > 0 and second.usage.calls == 0
 

@@ -103,7 +103,7 @@ def missing_in_snapshot(papers: list[Paper], cfg: PapersConfig, arxiv: ArxivConf
     """For a replay (`source` not live) that `cfg.fulltext` asks to read papers: a failed status
     for each of `papers` (after fetch_fulltexts) written from its abstract because the snapshot
     holds none of its full-text responses, so the run reports what the replay could not read."""
-    if source.live or cfg.fulltext == "abstract":
+    if cfg.fulltext == "abstract" or source.live:
         return []
     missing = []
     for paper in papers:

@@ -27,13 +27,15 @@ from dataclasses import dataclass, field
 import httpx
 
 from digest import __version__
-from digest.config import host_port
+from digest.config import FetchConfig, host_port
 from digest.fetch.store import RawResponse
 
 USER_AGENT = f"PaperBotDailyDigest/{__version__} (+https://github.com/paperbot/daily-digest)"
-MAX_BODY_BYTES = 10 * 1024 * 1024
+# The fetch settings' defaults (one place: FetchConfig): the decompressed body cap (bytes) and the
+# deadline for a whole response (seconds: a server dripping bytes never trips TIMEOUT).
+MAX_BODY_BYTES = FetchConfig.model_fields["max_body_bytes"].default
+DEADLINE = FetchConfig.model_fields["deadline_seconds"].default
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)  # seconds, per network operation
-DEADLINE = 60.0  # seconds for a whole response: a server dripping bytes never trips TIMEOUT
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 

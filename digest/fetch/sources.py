@@ -28,6 +28,11 @@ NOT_STORED = "not in the snapshot"
 class Source(Protocol):
     live: bool
 
+    @property
+    def date(self) -> dt.date:
+        """The one day whose responses this source stores or replays."""
+        ...
+
     def get(self, name: str, url: str, check: Check | None = None) -> RawResponse: ...
 
 
@@ -48,6 +53,10 @@ class LiveSource:
         self.ledger = Ledger(store.root / "sources.json")
         self._lock = threading.Lock()  # feeds are fetched in parallel; the index and ledger are shared files
         self._hosts: dict[str, threading.Semaphore] = {}
+
+    @property
+    def date(self) -> dt.date:
+        return self.store.date
 
     def _host_slot(self, url: str) -> threading.Semaphore:
         host = urllib.parse.urlsplit(url).hostname or ""
@@ -94,6 +103,10 @@ class ReplaySource:
 
     def __init__(self, store: SnapshotStore):
         self.store = store
+
+    @property
+    def date(self) -> dt.date:
+        return self.store.date
 
     def get(self, name: str, url: str, check: Check | None = None) -> RawResponse:
         resp = self.store.load(name)

@@ -17,18 +17,17 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field, replace
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from digest.hygiene import clean_value
+from digest.config import StructuredOutput
+from digest.hygiene import THINK, clean_value
 from digest.llm.cache import cache_key
 from digest.llm.prompts import Prompt
 
 T = TypeVar("T", bound=BaseModel)
-StructuredOutput = Literal["json_schema", "json_object", "none"]
 
-THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)  # a reasoning model's hidden plan
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 MAX_LIST_ITEMS = 3  # items per list of strings from grammar-constrained servers
 # The budget's bound on a request's prompt tokens: every token of a byte-level BPE or byte-fallback

@@ -26,10 +26,10 @@ from markupsafe import Markup
 from digest.config import SiteConfig
 from digest.models import Digest, PaperReview, PaperWriteup, ResearchDirections
 from digest.render import wording
+from digest.hygiene import THINK
 from digest.words import plural
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "a", "br", "h4", "h5"}
-_THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 _HREFLESS_LINK = re.compile(r'<a\b(?![^>]*\bhref=)[^>]*>(.*?)</a>', re.S)
 
 
@@ -111,7 +111,7 @@ def sanitized_cache_clear() -> None:
 def _sanitized(text: str, allowed: frozenset[str] | None) -> Markup:
     # Raw HTML passes cmark-gfm (C, about 15 µs a paragraph) so that nh3 sees it whole: it drops
     # <script> and <style> with their content and every tag and attribute off the allowlist.
-    html = cmarkgfm.markdown_to_html(_THINK.sub("", text), options=Options.CMARK_OPT_UNSAFE)
+    html = cmarkgfm.markdown_to_html(THINK.sub("", text), options=Options.CMARK_OPT_UNSAFE)
     clean = _cleaner(allowed).clean(html)
     # A link whose URL was refused keeps its text but is no longer a link.
     return Markup(_HREFLESS_LINK.sub(r"\1", clean))
