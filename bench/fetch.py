@@ -26,13 +26,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digest.config import Config, FeedConfig  # noqa: E402
-from digest.fetch import http  # noqa: E402
-from digest.fetch import feeds  # noqa: E402
-from digest.fetch.feeds import fetch_news, parse_feed  # noqa: E402
-from digest.fetch.sources import LiveSource, Pacer  # noqa: E402
-from digest.fetch.store import SnapshotStore  # noqa: E402
-from digest.pipeline import fetch  # noqa: E402
+from digest.config import Config, FeedConfig
+from digest.fetch import (
+    feeds,
+    http,
+)
+from digest.fetch.feeds import fetch_news, parse_feed
+from digest.fetch.sources import LiveSource, Pacer
+from digest.fetch.store import SnapshotStore
+from digest.pipeline import fetch
 
 DAY = dt.date(2026, 4, 30)
 DEMO = SnapshotStore(ROOT / "demo" / "snapshot", DAY)
@@ -64,13 +66,20 @@ def config(servers: list[ThreadingHTTPServer], arxiv: ThreadingHTTPServer) -> Co
     def base(s):
         return f"http://{s.server_address[0]}:{s.server_address[1]}"
 
-    feeds = [FeedConfig(name=f"feed {i}", url=f"{base(s)}/feed-OpenAI News", kind="news") for i, s in enumerate(servers)]
-    return Config.model_validate({
-        "arxiv": {"categories": ["cs.AI", "cs.CL", "cs.LG"], "rss_url": f"{base(arxiv)}/arxiv-rss-{{category}}",
-                  "api_url": f"{base(arxiv)}/arxiv-api"},
-        "news": {"window_days": 14, "feeds": [f.model_dump() for f in feeds]},
-        "fetch": {"allow_private": [f"{s.server_address[0]}:{s.server_address[1]}" for s in [*servers, arxiv]]},
-    })
+    feeds = [
+        FeedConfig(name=f"feed {i}", url=f"{base(s)}/feed-OpenAI News", kind="news") for i, s in enumerate(servers)
+    ]
+    return Config.model_validate(
+        {
+            "arxiv": {
+                "categories": ["cs.AI", "cs.CL", "cs.LG"],
+                "rss_url": f"{base(arxiv)}/arxiv-rss-{{category}}",
+                "api_url": f"{base(arxiv)}/arxiv-api",
+            },
+            "news": {"window_days": 14, "feeds": [f.model_dump() for f in feeds]},
+            "fetch": {"allow_private": [f"{s.server_address[0]}:{s.server_address[1]}" for s in [*servers, arxiv]]},
+        }
+    )
 
 
 def timed_fetch(cfg: Config, data: Path) -> tuple[float, int]:
@@ -109,11 +118,11 @@ def parse_peak() -> tuple[float, int, int, int]:
     feed = FeedConfig(name="largest", url="https://example.org/feed", kind="news")
     feeds._parse.cache_clear()  # parsed bodies are memoized: measure a cold parse each time
     start = time.perf_counter()
-    items = parse_feed(body, feed, dt.datetime.now(dt.timezone.utc))
+    items = parse_feed(body, feed, dt.datetime.now(dt.UTC))
     seconds = time.perf_counter() - start
     feeds._parse.cache_clear()
     tracemalloc.start()
-    parse_feed(body, feed, dt.datetime.now(dt.timezone.utc))
+    parse_feed(body, feed, dt.datetime.now(dt.UTC))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return seconds, peak, len(items), len(body)
@@ -138,16 +147,24 @@ def main() -> None:
             s.shutdown()
     floor = (arxiv_requests - 1) * cfg.arxiv.delay_seconds
     target = 1.5 * max(singles) + floor
-    print(f"{args.feeds} feeds at {args.latency * 1000:.0f} ms, {arxiv_requests} arXiv requests paced "
-          f"{cfg.arxiv.delay_seconds:.0f} s apart")
-    print(f"  slowest single feed {max(singles):6.2f} s   sequential sum {sum(singles):6.2f} s   "
-          f"arXiv pacing floor {floor:5.1f} s")
-    print(f"  news feeds alone    {news:6.2f} s   ({sum(singles) / news:.1f}x faster than sequential, "
-          f"{news / max(singles):.2f}x the slowest feed)")
+    print(
+        f"{args.feeds} feeds at {args.latency * 1000:.0f} ms, {arxiv_requests} arXiv requests paced "
+        f"{cfg.arxiv.delay_seconds:.0f} s apart"
+    )
+    print(
+        f"  slowest single feed {max(singles):6.2f} s   sequential sum {sum(singles):6.2f} s   "
+        f"arXiv pacing floor {floor:5.1f} s"
+    )
+    print(
+        f"  news feeds alone    {news:6.2f} s   ({sum(singles) / news:.1f}x faster than sequential, "
+        f"{news / max(singles):.2f}x the slowest feed)"
+    )
     print(f"  fetch stage wall    {wall:6.2f} s   target < {target:5.2f} s ({'met' if wall < target else 'NOT met'})")
     seconds, peak, items, size = parse_peak()
-    print(f"parse {LARGEST.name} ({size / 1e6:.1f} MB, {items} items): {seconds:.2f} s, "
-          f"peak {peak / 1e6:.1f} MB traced ({peak / size:.1f}x the body)")
+    print(
+        f"parse {LARGEST.name} ({size / 1e6:.1f} MB, {items} items): {seconds:.2f} s, "
+        f"peak {peak / 1e6:.1f} MB traced ({peak / size:.1f}x the body)"
+    )
 
 
 if __name__ == "__main__":

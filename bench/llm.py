@@ -22,17 +22,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from fake_llm import FakeLLM  # noqa: E402
+from fake_llm import FakeLLM
 
-from digest.config import Config, NewsConfig, PapersConfig, resolve_endpoint  # noqa: E402
-from digest.fetch.arxiv import parse_api  # noqa: E402
-from digest.fetch.feeds import fetch_news  # noqa: E402
-from digest.fetch.sources import Pacer, ReplaySource  # noqa: E402
-from digest.fetch.store import SnapshotStore  # noqa: E402
-from digest.llm.client import LLMClient  # noqa: E402
-from digest.models import Snapshot  # noqa: E402
-from digest.pipeline import Deps, write  # noqa: E402
-from digest.select import select_papers  # noqa: E402
+from digest.config import Config, NewsConfig, PapersConfig, resolve_endpoint
+from digest.fetch.arxiv import parse_api
+from digest.fetch.feeds import fetch_news
+from digest.fetch.sources import Pacer, ReplaySource
+from digest.fetch.store import SnapshotStore
+from digest.llm.client import LLMClient
+from digest.models import Snapshot
+from digest.pipeline import Deps, write
+from digest.select import select_papers
 
 DAY = dt.date(2026, 4, 30)
 DEPTH = 3  # topic plan -> commentary draft -> overview (papers are one level, in parallel with it)
@@ -41,11 +41,15 @@ DEPTH = 3  # topic plan -> commentary draft -> overview (papers are one level, i
 def day(papers: int) -> Snapshot:
     store = SnapshotStore(ROOT / "demo" / "snapshot", DAY)
     base = parse_api(store.load("arxiv-api").body)
-    many = [p.model_copy(update={"arxiv_id": f"{p.arxiv_id}{i}"}) for i in range(math.ceil(papers / len(base)))
-            for p in base][:papers]
+    many = [
+        p.model_copy(update={"arxiv_id": f"{p.arxiv_id}{i}"})
+        for i in range(math.ceil(papers / len(base)))
+        for p in base
+    ][:papers]
     config = Config.model_validate(__import__("yaml").safe_load((ROOT / "demo" / "sources.yaml").read_text()))
-    articles, statuses = fetch_news(NewsConfig(**{**config.news.model_dump(), "max_per_feed": 10}), DAY,
-                                    ReplaySource(store))
+    articles, statuses = fetch_news(
+        NewsConfig(**{**config.news.model_dump(), "max_per_feed": 10}), DAY, ReplaySource(store)
+    )
     return Snapshot(date=DAY, papers=many, articles=articles, sources=statuses)
 
 
@@ -53,21 +57,30 @@ def run(papers: int, latency: float, concurrency: int) -> None:
     snapshot = day(papers)
     with FakeLLM(latency=latency, topics=5) as server:
         endpoint = resolve_endpoint(Config().llm, environ={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "k"})
-        deps = Deps(source=None, endpoint=endpoint, output=Path("."), data=Path("."), pacer=Pacer(0),
-                    llm=lambda: LLMClient(endpoint, concurrency, timeout=60, temperature=0))
+        deps = Deps(
+            source=None,
+            endpoint=endpoint,
+            output=Path("."),
+            data=Path("."),
+            pacer=Pacer(0),
+            llm=lambda: LLMClient(endpoint, concurrency, timeout=60, temperature=0),
+        )
 
         async def write_day():
             async with deps.llm() as llm:
                 return await write(snapshot, selection, Config(papers=PapersConfig(max=papers)), llm, deps)
+
         start = time.perf_counter()
         selection = select_papers(snapshot.papers, PapersConfig(max=papers))
         digest = asyncio.run(write_day())
         wall = time.perf_counter() - start
     calls = digest.usage.calls
     bound = max(math.ceil((calls - 1) / concurrency) + 1, DEPTH) * latency
-    print(f"{papers:4d} papers, {len(digest.topics)} topics: {calls} calls, wall {wall:6.2f} s, "
-          f"sequential {calls * latency:7.1f} s, critical-path bound {bound:5.1f} s, wall/bound {wall / bound:.2f}"
-          f" ({'met' if wall <= 1.3 * bound else 'NOT met'}: target 1.3)")
+    print(
+        f"{papers:4d} papers, {len(digest.topics)} topics: {calls} calls, wall {wall:6.2f} s, "
+        f"sequential {calls * latency:7.1f} s, critical-path bound {bound:5.1f} s, wall/bound {wall / bound:.2f}"
+        f" ({'met' if wall <= 1.3 * bound else 'NOT met'}: target 1.3)"
+    )
 
 
 def main() -> None:

@@ -33,14 +33,19 @@ from digest.models import (
 from digest.render.html import render_page, render_paper_page, sanitized_cache_clear
 from digest.render.publish import publish
 
-PARAGRAPH = ("The authors propose a method for **efficient** long-context reasoning, evaluate it on three "
-             "benchmarks and report consistent gains over strong baselines; see [the code](https://example.org). ") * 3
-NOW = dt.datetime(2026, 4, 30, 6, tzinfo=dt.timezone.utc)
+PARAGRAPH = (
+    "The authors propose a method for **efficient** long-context reasoning, evaluate it on three "
+    "benchmarks and report consistent gains over strong baselines; see [the code](https://example.org). "
+) * 3
+NOW = dt.datetime(2026, 4, 30, 6, tzinfo=dt.UTC)
 
 
 def _section(content) -> Section:
-    return Section(status="ok", content=content,
-                   provenance=Provenance(models=["model-a"], prompt="task@1", input_kind="abstract", cached=True))
+    return Section(
+        status="ok",
+        content=content,
+        provenance=Provenance(models=["model-a"], prompt="task@1", input_kind="abstract", cached=True),
+    )
 
 
 def _text(i: int, part: str, chars: int = len(PARAGRAPH)) -> str:
@@ -51,28 +56,59 @@ def _text(i: int, part: str, chars: int = len(PARAGRAPH)) -> str:
 def synthetic_digest(papers: int, topics: int, articles_per_topic: int = 8) -> Digest:
     writeups = []
     for i in range(papers):
-        paper = Paper(arxiv_id=f"2604.{i:05d}", title=f"Paper {i}: a study of scaling laws", authors=["A. Author"] * 6,
-                      summary=_text(i, "abstract"), categories=["cs.LG", "cs.AI"], primary_category="cs.LG",
-                      abs_url=f"https://arxiv.org/abs/2604.{i:05d}", pdf_url=f"https://arxiv.org/pdf/2604.{i:05d}")
+        paper = Paper(
+            arxiv_id=f"2604.{i:05d}",
+            title=f"Paper {i}: a study of scaling laws",
+            authors=["A. Author"] * 6,
+            summary=_text(i, "abstract"),
+            categories=["cs.LG", "cs.AI"],
+            primary_category="cs.LG",
+            abs_url=f"https://arxiv.org/abs/2604.{i:05d}",
+            pdf_url=f"https://arxiv.org/pdf/2604.{i:05d}",
+        )
         echo = {"arxiv_id": paper.arxiv_id, "title": paper.title}
-        writeups.append(PaperWriteup(
-            paper=paper, summary=_section(PaperSummary(arxiv_id=paper.arxiv_id, title=paper.title, summary=_text(i, "summary"))),
-            review=_section(PaperReview(**{f: _text(i, f) for f in PaperReview.model_fields} | echo)),
-            directions=_section(ResearchDirections(**{f: [_text(i, f"{f} {n}", 200) for n in range(3)]
-                                                      for f in ResearchDirections.model_fields}
-                                                   | echo)),
-        ))
+        writeups.append(
+            PaperWriteup(
+                paper=paper,
+                summary=_section(PaperSummary(arxiv_id=paper.arxiv_id, title=paper.title, summary=_text(i, "summary"))),
+                review=_section(PaperReview(**{f: _text(i, f) for f in PaperReview.model_fields} | echo)),
+                directions=_section(
+                    ResearchDirections(
+                        **{f: [_text(i, f"{f} {n}", 200) for n in range(3)] for f in ResearchDirections.model_fields}
+                        | echo
+                    )
+                ),
+            )
+        )
     topic_list = [
-        Topic(title=f"Topic {t}", description="What happened in this area today.",
-              articles=[Article(id=f"{t}-{a}", source="Feed", kind="news", title=f"Headline {t}.{a}",
-                                link=f"https://news.example/{t}/{a}", published=NOW, summary=_text(a, f"topic {t}", 300))
-                        for a in range(articles_per_topic)],
-              commentary=_section(Commentary(commentary=_text(t, "commentary") * 2)))
+        Topic(
+            title=f"Topic {t}",
+            description="What happened in this area today.",
+            articles=[
+                Article(
+                    id=f"{t}-{a}",
+                    source="Feed",
+                    kind="news",
+                    title=f"Headline {t}.{a}",
+                    link=f"https://news.example/{t}/{a}",
+                    published=NOW,
+                    summary=_text(a, f"topic {t}", 300),
+                )
+                for a in range(articles_per_topic)
+            ],
+            commentary=_section(Commentary(commentary=_text(t, "commentary") * 2)),
+        )
         for t in range(topics)
     ]
-    return Digest(date=NOW.date(), generated_at=NOW, version="bench", papers=writeups, topics=topic_list,
-                  overview=_section(Overview(overview=PARAGRAPH * 2)),
-                  sources=[SourceStatus(source="s", url="https://s.example", state="ok")])
+    return Digest(
+        date=NOW.date(),
+        generated_at=NOW,
+        version="bench",
+        papers=writeups,
+        topics=topic_list,
+        overview=_section(Overview(overview=PARAGRAPH * 2)),
+        sources=[SourceStatus(source="s", url="https://s.example", state="ok")],
+    )
 
 
 def best_of(n: int, digest: Digest) -> tuple[float, float, int, int]:
@@ -105,16 +141,24 @@ def main() -> None:
     large = synthetic_digest(1000, 50)
     big_day, big_papers, big_size, big_paper = best_of(5, large)
     print("render time of the day page, then of all its paper pages (best of 5):")
-    print(f"baseline  20 papers,  5 topics: {base_day * 1000:7.1f} ms + {base_papers * 1000:7.1f} ms  "
-          f"day page {base_size / 1e6:5.2f} MB (reviews folded inline), largest paper page {base_paper / 1e3:.0f} KB")
-    print(f"large   1000 papers, 50 topics: {big_day * 1000:7.1f} ms + {big_papers * 1000:7.1f} ms  "
-          f"day page {big_size / 1e6:5.2f} MB (reviews on the paper pages), largest paper page {big_paper / 1e3:.0f} KB")
+    print(
+        f"baseline  20 papers,  5 topics: {base_day * 1000:7.1f} ms + {base_papers * 1000:7.1f} ms  "
+        f"day page {base_size / 1e6:5.2f} MB (reviews folded inline), largest paper page {base_paper / 1e3:.0f} KB"
+    )
+    print(
+        f"large   1000 papers, 50 topics: {big_day * 1000:7.1f} ms + {big_papers * 1000:7.1f} ms  "
+        f"day page {big_size / 1e6:5.2f} MB (reviews on the paper pages), largest paper page {big_paper / 1e3:.0f} KB"
+    )
     total, base_total = big_day + big_papers, base_day + base_papers
     print(f"per-paper time ratio, all pages (large/baseline): {(total / 1000) / (base_total / 20):.2f}")
-    print(f"publishing the large day to disk (json, {len(large.papers) + 1} pages, archive, feed): "
-          f"{publish_time(large):.2f} s")
-    print(f"target: the day page < 1000 ms and < 4 MB -> {'met' if big_day < 1 and big_size < 4e6 else 'NOT met'}; "
-          f"with every paper page {total * 1000:.0f} ms")
+    print(
+        f"publishing the large day to disk (json, {len(large.papers) + 1} pages, archive, feed): "
+        f"{publish_time(large):.2f} s"
+    )
+    print(
+        f"target: the day page < 1000 ms and < 4 MB -> {'met' if big_day < 1 and big_size < 4e6 else 'NOT met'}; "
+        f"with every paper page {total * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

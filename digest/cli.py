@@ -36,8 +36,9 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
     latest = arxiv_today() + dt.timedelta(days=1)
     if date < ARXIV_FIRST_DAY or date > latest:
-        raise argparse.ArgumentTypeError(f"{text} is outside {ARXIV_FIRST_DAY} (arXiv's first day) to {latest} "
-                                         "(tomorrow in US Eastern time)")
+        raise argparse.ArgumentTypeError(
+            f"{text} is outside {ARXIV_FIRST_DAY} (arXiv's first day) to {latest} (tomorrow in US Eastern time)"
+        )
     return date
 
 
@@ -53,18 +54,27 @@ def _port(text: str) -> int:
 
 def _options() -> dict[str, argparse.ArgumentParser]:
     """The options several commands share, each declared once (argparse parents)."""
+
     def one(*flags: str, **kwargs) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(add_help=False)
         p.add_argument(*flags, **kwargs)
         return p
 
     return {
-        "date": one("--date", type=_date, default=arxiv_today(),
-                    help="the arXiv announcement date, YYYY-MM-DD (default: today, US Eastern)"),
+        "date": one(
+            "--date",
+            type=_date,
+            default=arxiv_today(),
+            help="the arXiv announcement date, YYYY-MM-DD (default: today, US Eastern)",
+        ),
         "config": one("--config", type=Path, help="sources.yaml (default: ./sources.yaml)"),
         "output": one("--output", type=Path, default=Path("output"), help="site folder (default: output/)"),
-        "data": one("--data", type=Path, default=Path("data"),
-                    help="raw responses per date, the LLM cache and run records (default: data/)"),
+        "data": one(
+            "--data",
+            type=Path,
+            default=Path("data"),
+            help="raw responses per date, the LLM cache and run records (default: data/)",
+        ),
     }
 
 
@@ -75,8 +85,11 @@ def _logging_options(p: argparse.ArgumentParser, default) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """The command line. -v/-q go before or after the command (`digest -q build` as in cron lines)."""
-    p = argparse.ArgumentParser(prog="digest", epilog=EPILOG,
-                                description="PaperBot Daily Digest: build the daily page of new arXiv papers and AI news.")
+    p = argparse.ArgumentParser(
+        prog="digest",
+        epilog=EPILOG,
+        description="PaperBot Daily Digest: build the daily page of new arXiv papers and AI news.",
+    )
     p.add_argument("--version", action="version", version=f"digest {__version__}")
     _logging_options(p, False)
     common = argparse.ArgumentParser(add_help=False)
@@ -85,42 +98,73 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def command(name: str, help: str, description: str, epilog: str, *options: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, description=description, epilog=epilog,
-                              parents=[common, *(shared[k] for k in options)])
+        return sub.add_parser(
+            name, help=help, description=description, epilog=epilog, parents=[common, *(shared[k] for k in options)]
+        )
+
     _add_commands(command)
     return p
 
 
 def _add_commands(command) -> None:
     """Each command with its own options; `command(name, help, description, epilog, *shared)`."""
-    b = command("build", "fetch, write and render one day's page",
-                "Fetch the day's papers and news, have LLMs write them up, render the page.", EPILOG,
-                "date", "config", "output", "data")
+    b = command(
+        "build",
+        "fetch, write and render one day's page",
+        "Fetch the day's papers and news, have LLMs write them up, render the page.",
+        EPILOG,
+        "date",
+        "config",
+        "output",
+        "data",
+    )
     b.add_argument("--cache", type=Path, help="the LLM answer cache, SQLite (default: <data>/llm-cache.sqlite)")
     b.add_argument("--snapshot", type=Path, help="replay the raw responses stored in this folder; no network")
     b.add_argument("--strict", action="store_true", help="a degraded day is a failure: publish nothing, exit 1")
-    b.add_argument("--replace", action="store_true",
-                   help="publish even when the rebuild has less than the day's published page")
-    command("fetch", "fetch and store one day's raw responses only (no LLM)",
-            "Fetch the day's arXiv announcements and news feeds into <data>/<date>/, for a later `build --snapshot`.",
-            "Exit codes: 0 every source read, 3 some failed, 1 the responses could not be stored, 2 usage error.",
-            "date", "config", "data")
-    command("check", "validate the configuration and call each configured model once",
-            "Print the effective configuration and where each LLM setting comes from, then ask every configured "
-            "model for a tiny JSON answer.",
-            "Exit codes: 0 all good, 2 configuration or endpoint error (the embedded model not installed included).",
-            "config")
-    v = command("serve", "preview the output folder on 127.0.0.1",
-                "Serve the built site on http://127.0.0.1:PORT/ until Ctrl-C.",
-                "Exit codes: 0 stopped with Ctrl-C, 2 no such folder or the port cannot be had.", "output")
+    b.add_argument(
+        "--replace", action="store_true", help="publish even when the rebuild has less than the day's published page"
+    )
+    command(
+        "fetch",
+        "fetch and store one day's raw responses only (no LLM)",
+        "Fetch the day's arXiv announcements and news feeds into <data>/<date>/, for a later `build --snapshot`.",
+        "Exit codes: 0 every source read, 3 some failed, 1 the responses could not be stored, 2 usage error.",
+        "date",
+        "config",
+        "data",
+    )
+    command(
+        "check",
+        "validate the configuration and call each configured model once",
+        "Print the effective configuration and where each LLM setting comes from, then ask every configured "
+        "model for a tiny JSON answer.",
+        "Exit codes: 0 all good, 2 configuration or endpoint error (the embedded model not installed included).",
+        "config",
+    )
+    v = command(
+        "serve",
+        "preview the output folder on 127.0.0.1",
+        "Serve the built site on http://127.0.0.1:PORT/ until Ctrl-C.",
+        "Exit codes: 0 stopped with Ctrl-C, 2 no such folder or the port cannot be had.",
+        "output",
+    )
     v.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 picks a free one)")
-    r = command("render", "rebuild the pages from stored digest.json files (no network, no LLM)",
-                "Re-render every day page, the archive and the feed from the digest.json files in the output folder.",
-                "Exit codes: 0 rendered, 1 the date was never built or a day's digest.json is unreadable (nothing "
-                "written), 2 usage error.", "config", "output")
+    r = command(
+        "render",
+        "rebuild the pages from stored digest.json files (no network, no LLM)",
+        "Re-render every day page, the archive and the feed from the digest.json files in the output folder.",
+        "Exit codes: 0 rendered, 1 the date was never built or a day's digest.json is unreadable (nothing "
+        "written), 2 usage error.",
+        "config",
+        "output",
+    )
     r.add_argument("--date", type=_date, required=True, help="the day that must be among the rendered ones")
-    command("schema", "print the JSON Schema of <date>/digest.json",
-            "Print the JSON Schema (draft 2020-12) that every <date>/digest.json follows.", "")
+    command(
+        "schema",
+        "print the JSON Schema of <date>/digest.json",
+        "Print the JSON Schema (draft 2020-12) that every <date>/digest.json follows.",
+        "",
+    )
 
 
 def _logging(args: argparse.Namespace) -> None:
@@ -145,8 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command in `argv` (default: sys.argv); returns its exit code (digest.errors)."""
     args = parser().parse_args(argv)
     _logging(args)
-    commands = {"build": run_build, "fetch": run_fetch, "check": run_check, "serve": run_serve, "render": run_render,
-                "schema": run_schema}
+    commands = {
+        "build": run_build,
+        "fetch": run_fetch,
+        "check": run_check,
+        "serve": run_serve,
+        "render": run_render,
+        "schema": run_schema,
+    }
     published = args.command in ("build", "render")
     try:
         return commands[args.command](args)
@@ -168,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line for cron mail, the traceback with -v
         if args.verbose:
             raise
-        last_word(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"
-                   + ("; nothing published" if published else ""))
+        last_word(
+            f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"
+            + ("; nothing published" if published else "")
+        )
         return EXIT_NOT_PUBLISHED
 
 

@@ -17,13 +17,21 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 
-from digest.config import (Config, Endpoint, check_prices, load_config, masked, models_in_use, resolve_endpoint,
-                           with_environment)
+from digest.config import (
+    Config,
+    Endpoint,
+    check_prices,
+    load_config,
+    masked,
+    models_in_use,
+    resolve_endpoint,
+    with_environment,
+)
 from digest.errors import EXIT_DEGRADED, EXIT_PUBLISHED, EXIT_USAGE, DigestError, NotPublished, UsageError
 from digest.fetch.http import Policy, make_client
 from digest.fetch.sources import LiveSource, Pacer, ReplaySource
@@ -109,18 +117,27 @@ def start_endpoint(stack: contextlib.ExitStack, config: Config, server_log: Path
         return endpoint, config.llm.concurrency
     log.info("no LLM endpoint configured: starting the embedded model")
     server_log.parent.mkdir(parents=True, exist_ok=True)
-    url = stack.enter_context(embedded_server(config.llm.embedded.n_ctx, config.llm.embedded.startup_timeout,
-                                              log=server_log))
+    url = stack.enter_context(
+        embedded_server(config.llm.embedded.n_ctx, config.llm.embedded.startup_timeout, log=server_log)
+    )
     return endpoint.model_copy(update={"base_url": url}), 1  # llama.cpp's server answers one request at a time
 
 
-def llm_client(config: Config, endpoint: Endpoint, concurrency: int, cache: AnswerCache | None = None,
-               preflight: bool = False) -> LLMClient:
+def llm_client(
+    config: Config, endpoint: Endpoint, concurrency: int, cache: AnswerCache | None = None, preflight: bool = False
+) -> LLMClient:
     """A new client for one run (its own budget), to be entered in that run's event loop."""
     b = config.llm.budget
-    return LLMClient(endpoint, concurrency, config.llm.timeout, config.llm.temperature, cache=cache,
-                     budget=Budget(b.max_calls, b.max_tokens, b.max_usd), prices=config.llm.prices,
-                     preflight=preflight)
+    return LLMClient(
+        endpoint,
+        concurrency,
+        config.llm.timeout,
+        config.llm.temperature,
+        cache=cache,
+        budget=Budget(b.max_calls, b.max_tokens, b.max_usd),
+        prices=config.llm.prices,
+        preflight=preflight,
+    )
 
 
 def live_source(stack: contextlib.ExitStack, config: Config, args: argparse.Namespace) -> LiveSource:
@@ -158,9 +175,15 @@ def run_build(args: argparse.Namespace) -> int:
         endpoint, concurrency = start_endpoint(stack, config, data / "llama-server.log")
         progress = LiveReporter(args.console) if args.console else Reporter()
         stack.callback(progress.close)
-        deps = Deps(source=source, endpoint=endpoint, output=output, data=data,
-                    llm=functools.partial(llm_client, config, endpoint, concurrency, cache, preflight=True),
-                    pacer=Pacer(config.arxiv.delay_seconds), progress=progress)
+        deps = Deps(
+            source=source,
+            endpoint=endpoint,
+            output=output,
+            data=data,
+            llm=functools.partial(llm_client, config, endpoint, concurrency, cache, preflight=True),
+            pacer=Pacer(config.arxiv.delay_seconds),
+            progress=progress,
+        )
         report = build(config, deps, strict=args.strict, replace=args.replace)
     return _report(report, data)  # after the progress display has stopped
 
@@ -175,12 +198,15 @@ def run_fetch(args: argparse.Namespace) -> int:
             _store_fulltexts(snapshot, config, source, pacer)
     for status in snapshot.sources:
         print(f"{status.state:>12}  {status.items:4d}  {status.source}{'  ' + status.reason if status.reason else ''}")
-    print(f"Stored {args.data / args.date.isoformat()}: {plural(len(snapshot.papers), 'paper')}, "
-          f"{plural(len(snapshot.articles), 'article')}{' (backfilled)' if snapshot.backfilled else ''}")
+    print(
+        f"Stored {args.data / args.date.isoformat()}: {plural(len(snapshot.papers), 'paper')}, "
+        f"{plural(len(snapshot.articles), 'article')}{' (backfilled)' if snapshot.backfilled else ''}"
+    )
     failed = [s for s in snapshot.sources if s.failed or s.state == "truncated"]
     if failed:
-        last_word(f"{plural(len(failed), 'source')} of {len(snapshot.sources)} failed (listed above); "
-                   "what was read is stored")
+        last_word(
+            f"{plural(len(failed), 'source')} of {len(snapshot.sources)} failed (listed above); what was read is stored"
+        )
         return EXIT_DEGRADED
     return 0
 
@@ -188,8 +214,10 @@ def run_fetch(args: argparse.Namespace) -> int:
 def _store_fulltexts(snapshot, config: Config, source, pacer: Pacer) -> None:
     papers = store_fulltexts(snapshot, config, source, pacer)
     if papers is None:
-        log.warning("papers.rank is triage: the full texts depend on the model's choice and are not stored; "
-                    "a `build --snapshot` lists the ones it lacks")
+        log.warning(
+            "papers.rank is triage: the full texts depend on the model's choice and are not stored; "
+            "a `build --snapshot` lists the ones it lacks"
+        )
     else:
         read = sum(p.fulltext is not None for p in papers)
         print(f"Full texts: {read} of the {plural(len(papers), 'paper')} a build would write up")
@@ -198,14 +226,17 @@ def _store_fulltexts(snapshot, config: Config, source, pacer: Pacer) -> None:
 def run_check(args: argparse.Namespace) -> int:
     config = config_of(args)
     endpoint = resolve_endpoint(config.llm)
-    effective = config.llm.model_copy(update={"base_url": endpoint.base_url, "models": endpoint.models,
-                                              "commentary": endpoint.commentary})
+    effective = config.llm.model_copy(
+        update={"base_url": endpoint.base_url, "models": endpoint.models, "commentary": endpoint.commentary}
+    )
     shown = masked(config.model_copy(update={"llm": effective}))
     print(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True), end="")
     for key, value, origin in llm_origins(config, endpoint):
         print(f"# {key}: {value}  ({origin})")
-    print(f"# site.url: {config.site.url or 'not set (feed links are relative)'}  "
-          f"({'from DIGEST_SITE_URL' if os.environ.get('DIGEST_SITE_URL') else 'from the config file or default'})")
+    print(
+        f"# site.url: {config.site.url or 'not set (feed links are relative)'}  "
+        f"({'from DIGEST_SITE_URL' if os.environ.get('DIGEST_SITE_URL') else 'from the config file or default'})"
+    )
     models = models_in_use(config, endpoint)
     try:
         with contextlib.ExitStack() as stack:
@@ -222,7 +253,9 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def llm_origins(config: Config, endpoint: Endpoint, environ: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+def llm_origins(
+    config: Config, endpoint: Endpoint, environ: dict[str, str] | None = None
+) -> list[tuple[str, str, str]]:
     """(setting, effective value, where it comes from) for the endpoint, the key and the models:
     the environment (OPENAI_BASE_URL, the key variable, DIGEST_MODEL), the file, or a default."""
     env = os.environ if environ is None else environ
@@ -233,19 +266,44 @@ def llm_origins(config: Config, endpoint: Endpoint, environ: dict[str, str] | No
             return f"from {variable}"
         return "from the config file" if in_file else "default"
 
-    rows = [("base_url", endpoint.base_url or "embedded model (no endpoint and no key)",
-             origin("OPENAI_BASE_URL", "base_url" in llm.model_fields_set)),
-            ("API key", "set" if endpoint.api_key else "not set", origin(llm.api_key_env, False)
-             if endpoint.api_key else f"{llm.api_key_env} is not set")]
+    rows = [
+        (
+            "base_url",
+            endpoint.base_url or "embedded model (no endpoint and no key)",
+            origin("OPENAI_BASE_URL", "base_url" in llm.model_fields_set),
+        ),
+        (
+            "API key",
+            "set" if endpoint.api_key else "not set",
+            origin(llm.api_key_env, False) if endpoint.api_key else f"{llm.api_key_env} is not set",
+        ),
+    ]
     forced = "DIGEST_MODEL" if not endpoint.embedded else None
     for task, model in endpoint.models.model_dump().items():
-        rows.append((f"models.{task}", model, "embedded model" if endpoint.embedded
-                     else origin(forced, task in llm.models.model_fields_set and "models" in llm.model_fields_set)))
+        rows.append(
+            (
+                f"models.{task}",
+                model,
+                "embedded model"
+                if endpoint.embedded
+                else origin(forced, task in llm.models.model_fields_set and "models" in llm.model_fields_set),
+            )
+        )
     in_file = "commentary" in llm.model_fields_set
-    rows.append(("commentary.drafters", ", ".join(endpoint.commentary.drafters),
-                 "embedded model" if endpoint.embedded else origin(forced, in_file)))
-    rows.append(("commentary.synthesizer", endpoint.commentary.synthesizer,
-                 "embedded model" if endpoint.embedded else origin(forced, in_file)))
+    rows.append(
+        (
+            "commentary.drafters",
+            ", ".join(endpoint.commentary.drafters),
+            "embedded model" if endpoint.embedded else origin(forced, in_file),
+        )
+    )
+    rows.append(
+        (
+            "commentary.synthesizer",
+            endpoint.commentary.synthesizer,
+            "embedded model" if endpoint.embedded else origin(forced, in_file),
+        )
+    )
     return rows
 
 
@@ -279,9 +337,11 @@ def _report(report: RunReport, data: Path) -> int:
     what = f"Published {report.page}" if report.page else f"Not published ({problems}, --strict)"
     if report.page and report.failures:
         what += " (degraded)"
-    print(f"{what}: {plural(report.usage.calls, 'LLM call')}, {report.usage.cache_hits} cached, "
-          f"{plural(report.usage.prompt_tokens + report.usage.completion_tokens, 'token')}, "
-          f"${report.usage.cost_usd:.4f}, {problems}, {seconds:.0f} s")
+    print(
+        f"{what}: {plural(report.usage.calls, 'LLM call')}, {report.usage.cache_hits} cached, "
+        f"{plural(report.usage.prompt_tokens + report.usage.completion_tokens, 'token')}, "
+        f"${report.usage.cost_usd:.4f}, {problems}, {seconds:.0f} s"
+    )
     record = data / report.date.isoformat() / "run.json"
     if report.exit_status == EXIT_DEGRADED:
         last_word(f"published but degraded: {problems} (listed above and in {record})")

@@ -51,8 +51,9 @@ _CATEGORY = re.compile(r"[a-z]+(-[a-z]+)?\.([A-Z]{2}|[a-z]{3,}|[a-z]{2,}-[a-z]{2
 
 def _category(value: str) -> str:
     if not _CATEGORY.fullmatch(value):
-        raise PydanticCustomError("arxiv_category", f"{value!r} is not an arXiv category (like cs.AI, math.CO, "
-                                                    "hep-th or astro-ph.GA)")
+        raise PydanticCustomError(
+            "arxiv_category", f"{value!r} is not an arXiv category (like cs.AI, math.CO, hep-th or astro-ph.GA)"
+        )
     return value
 
 
@@ -84,8 +85,10 @@ def _allow_entry(entry: str) -> str:
         host = match["host"]
         if not host.startswith("[") or isinstance(_address(host[1:-1]), ipaddress.IPv6Address):
             return host_port(host.strip("[]"), int(match["port"]))
-    raise PydanticCustomError("host_port", f"{entry!r} is not host:port with a port 1-65535 (like "
-                                           "127.0.0.1:8080, localhost:8000 or [::1]:8080)")
+    raise PydanticCustomError(
+        "host_port",
+        f"{entry!r} is not host:port with a port 1-65535 (like 127.0.0.1:8080, localhost:8000 or [::1]:8080)",
+    )
 
 
 class ArxivConfig(Strict):
@@ -257,8 +260,10 @@ def _feed_clashes(news: NewsConfig, root: yaml.Node | None) -> Iterator[tuple[tu
         j = first.setdefault(feed.name, i)
         if j != i:
             line, other = locate(root, ("news", "feeds", j))
-            yield (("news", "feeds", i, "name"),
-                   f"{feed.name!r} is also the name of {other} (line {line}); each feed needs a name of its own")
+            yield (
+                ("news", "feeds", i, "name"),
+                f"{feed.name!r} is also the name of {other} (line {line}); each feed needs a name of its own",
+            )
 
 
 def masked(config: Config) -> dict:
@@ -290,7 +295,7 @@ def resolve_endpoint(llm: LLMConfig, environ: dict[str, str] | None = None) -> E
         base_url = base_url or OPENAI_DEFAULT_BASE_URL
         forced = env.get("DIGEST_MODEL")
     if forced:
-        models = TaskModels(**{task: forced for task in TaskModels.model_fields})
+        models = TaskModels(**dict.fromkeys(TaskModels.model_fields, forced))
         commentary = CommentaryConfig(drafters=[forced], synthesizer=forced)
     return Endpoint(
         base_url=base_url,
@@ -328,5 +333,7 @@ def check_prices(config: Config, endpoint: Endpoint) -> None:
     missing = [model for model in models_in_use(config, endpoint) if model not in config.llm.prices]
     if missing:
         source = " (DIGEST_MODEL replaces every model)" if endpoint.models != config.llm.models else ""
-        raise ConfigError(f"llm.budget.max_usd is set, but llm.prices has no price for {', '.join(missing)}"
-                          f"{source}; give every model in use a price, or leave max_usd out")
+        raise ConfigError(
+            f"llm.budget.max_usd is set, but llm.prices has no price for {', '.join(missing)}"
+            f"{source}; give every model in use a price, or leave max_usd out"
+        )

@@ -34,7 +34,8 @@ import re
 THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 
 # Commands a swallowed \n, \r or \t can start (\b and \f need no list, see the module docstring).
-TEX_COMMANDS = frozenset("""
+TEX_COMMANDS = frozenset(
+    """
 nabla neq ne nu not neg ni notin nleq ngeq nless ngtr nmid nparallel nsubseteq nsupseteq nsim ncong nexists
 newline newpage noindent nonumber nolimits normalsize natural nearrow nwarrow newcommand norm nrightarrow
 nleftarrow nvdash nocite
@@ -45,13 +46,15 @@ tau theta text textbf textit textrm textsf texttt textsc textup textmd textnorma
 textwidth textsuperscript textsubscript textdegree textendash textemdash textless textgreater times top to tilde
 triangle triangleleft triangleright trianglelefteq trianglerighteq triangleq triangledown therefore thicksim
 thickapprox thinspace tfrac tbinom tiny tt ttfamily tag today tan tanh twoheadrightarrow twoheadleftarrow
-""".split())
+""".split()
+)
 _ESCAPES = {"\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
 _SWALLOWED = re.compile(r"([\b\f\n\r\t])([A-Za-z]+)")
 _TEX_CONTEXT = re.compile(r"\\[A-Za-z]{2,}|\$[^$\n]+\$|[\^_]\{")
 # Control characters other than the five JSON escapes (kept for restore_tex), then what is left of those.
 _OTHER_CONTROLS = re.compile("[\x00-\x07\x0b\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _LEFT_CONTROLS = re.compile("[\b\f\r]")
+
 
 def _restore(match: re.Match, context: bool) -> str:
     """The command a control character and the run of letters after it stood for, or the match unchanged."""

@@ -13,10 +13,10 @@ import asyncio
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from digest import __version__
 from digest.config import Config, Endpoint
@@ -29,11 +29,21 @@ from digest.fetch.sources import Pacer, Source
 from digest.fetch.upvotes import fetch_upvotes
 from digest.files import write_atomic
 from digest.llm.client import LLMClient
-from digest.models import (Digest, Grouping, Overview, Paper, PaperWriteup, Ranking, RunReport, Section, Snapshot,
-                           SourceStatus)
+from digest.models import (
+    Digest,
+    Grouping,
+    Overview,
+    Paper,
+    PaperWriteup,
+    Ranking,
+    RunReport,
+    Section,
+    Snapshot,
+    SourceStatus,
+)
 from digest.progress import Reporter
-from digest.render.publish import stage_day
 from digest.rebuild import keep_published, shortfall
+from digest.render.publish import stage_day
 from digest.render.site import load_digests, read_published
 from digest.select import Selection, earlier_writeups, select_papers
 from digest.write.overview import write_overview
@@ -71,8 +81,14 @@ def fetch(config: Config, source: Source, pacer: Pacer) -> Snapshot:
         papers, paper_statuses, backfilled = fetch_papers(config.arxiv, date, source, pacer)
         articles, feed_statuses = news.result()
     upvotes, upvote_statuses = fetch_upvotes(config.papers, date, source)
-    return Snapshot(date=date, papers=papers, articles=articles,
-                    sources=paper_statuses + feed_statuses + upvote_statuses, backfilled=backfilled, upvotes=upvotes)
+    return Snapshot(
+        date=date,
+        papers=papers,
+        articles=articles,
+        sources=paper_statuses + feed_statuses + upvote_statuses,
+        backfilled=backfilled,
+        upvotes=upvotes,
+    )
 
 
 def store_fulltexts(snapshot: Snapshot, config: Config, source: Source, pacer: Pacer) -> list[Paper] | None:
@@ -80,8 +96,9 @@ def store_fulltexts(snapshot: Snapshot, config: Config, source: Source, pacer: P
     would write up, with the full texts `papers.fulltext` asks for fetched (and stored by `source`).
     None when choosing the papers needs the triage model: the build fetches their full texts then,
     and a replay reports the ones its snapshot lacks (missing_in_snapshot)."""
-    ranking = rank_without_model(select_papers(snapshot.papers, config.papers).candidates, config.papers,
-                                 snapshot.upvotes)
+    ranking = rank_without_model(
+        select_papers(snapshot.papers, config.papers).candidates, config.papers, snapshot.upvotes
+    )
     if ranking is None:
         return None
     return fetch_fulltexts(ranking.papers, config.papers, config.arxiv, source, pacer)
@@ -109,10 +126,12 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
 
     async def paper_flow() -> tuple[Ranking, list[PaperWriteup], list[SourceStatus]]:
         ranking = await rank_papers(selection.candidates, config.papers, llm, ep.models.triage, snapshot.upvotes)
-        deps.progress.stage("writing", f"{len(ranking.papers)} of {len(selection.candidates)} candidate papers "
-                                       f"({ranking.method})")
-        papers = await asyncio.to_thread(fetch_fulltexts, ranking.papers, config.papers, config.arxiv, deps.source,
-                                         deps.pacer)
+        deps.progress.stage(
+            "writing", f"{len(ranking.papers)} of {len(selection.candidates)} candidate papers ({ranking.method})"
+        )
+        papers = await asyncio.to_thread(
+            fetch_fulltexts, ranking.papers, config.papers, config.arxiv, deps.source, deps.pacer
+        )
         missing = missing_in_snapshot(papers, config.papers, config.arxiv, deps.source)
         return ranking, list(await asyncio.gather(*(one_paper(p, len(papers)) for p in papers))), missing
 
@@ -124,26 +143,42 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
     else:  # nothing to write about: no model call, and nothing missing
         overview = Section[Overview](status="ok", content=Overview(overview=QUIET_DAY))
     return Digest(
-        date=snapshot.date, generated_at=dt.datetime.now(dt.timezone.utc), version=__version__,
-        papers=writeups, topics=topics, overview=overview, topic_plan_status=grouping.status,
-        sources=snapshot.sources + missing, backfilled=snapshot.backfilled, usage=llm.usage,
-        updated=selection.updated, covered=selection.covered, filtered_out=selection.filtered_out,
-        ranking=ranking.method, ranking_error=ranking.error,
+        date=snapshot.date,
+        generated_at=dt.datetime.now(dt.UTC),
+        version=__version__,
+        papers=writeups,
+        topics=topics,
+        overview=overview,
+        topic_plan_status=grouping.status,
+        sources=snapshot.sources + missing,
+        backfilled=snapshot.backfilled,
+        usage=llm.usage,
+        updated=selection.updated,
+        covered=selection.covered,
+        filtered_out=selection.filtered_out,
+        ranking=ranking.method,
+        ranking_error=ranking.error,
     )
 
 
 def failures(digest: Digest) -> list[str]:
     """Every source that failed (stale copies included) and every section that is not ok, one line
     each; a source failing FLAG_AFTER_FAILURES runs in a row says so."""
-    out = [f"source {s.source}: {s.reason}"
-           + (f" ({s.failures} failures in a row: check the feed)" if s.failures >= FLAG_AFTER_FAILURES else "")
-           for s in digest.sources if s.failed or s.state == "truncated"]
+    out = [
+        f"source {s.source}: {s.reason}"
+        + (f" ({s.failures} failures in a row: check the feed)" if s.failures >= FLAG_AFTER_FAILURES else "")
+        for s in digest.sources
+        if s.failed or s.state == "truncated"
+    ]
     for w in digest.papers:
         for name, section in w.sections().items():
             if section.status != "ok" or section.kept_from:
                 out.append(f"paper {w.paper.arxiv_id} {name} {section.status}: {section.error}")
-    out += [f"topic {t.title!r} commentary: {t.commentary.error}" for t in digest.topics
-            if t.commentary.status != "ok" or t.commentary.kept_from]
+    out += [
+        f"topic {t.title!r} commentary: {t.commentary.error}"
+        for t in digest.topics
+        if t.commentary.status != "ok" or t.commentary.kept_from
+    ]
     if digest.topic_plan_status != "ok":
         out.append("topic plan: unavailable, grouped by source")
     if digest.overview.status != "ok" or digest.overview.kept_from:
@@ -155,10 +190,19 @@ def failures(digest: Digest) -> list[str]:
 
 def _log_fetched(snapshot: Snapshot, selection: Selection) -> None:
     failed = [s.source for s in snapshot.sources if s.failed]
-    log.info("fetched %d papers%s and %d articles from %d sources (%d failed); %d candidate papers, %d updated, "
-             "%d covered earlier, %d filtered out", len(snapshot.papers), " (backfilled)" if snapshot.backfilled else "",
-             len(snapshot.articles), len(snapshot.sources), len(failed), len(selection.candidates),
-             len(selection.updated), len(selection.covered), selection.filtered_out)
+    log.info(
+        "fetched %d papers%s and %d articles from %d sources (%d failed); %d candidate papers, %d updated, "
+        "%d covered earlier, %d filtered out",
+        len(snapshot.papers),
+        " (backfilled)" if snapshot.backfilled else "",
+        len(snapshot.articles),
+        len(snapshot.sources),
+        len(failed),
+        len(selection.candidates),
+        len(selection.updated),
+        len(selection.covered),
+        selection.filtered_out,
+    )
 
 
 def check_usable(snapshot: Snapshot) -> None:
@@ -191,11 +235,13 @@ def build(config: Config, deps: Deps, strict: bool = False, replace: bool = Fals
 
 
 async def _build(config: Config, deps: Deps, strict: bool, replace: bool) -> RunReport:
-    date, started = deps.source.date, dt.datetime.now(dt.timezone.utc)
+    date, started = deps.source.date, dt.datetime.now(dt.UTC)
     async with deps.llm() as llm:
         if deps.source.live:
             await llm.preflight()  # before any fetching: a wrong endpoint costs no arXiv request
-        deps.progress.stage("fetching", f"arXiv {', '.join(config.arxiv.categories)} and {len(config.news.feeds)} feeds")
+        deps.progress.stage(
+            "fetching", f"arXiv {', '.join(config.arxiv.categories)} and {len(config.news.feeds)} feeds"
+        )
         snapshot = await asyncio.to_thread(fetch, config, deps.source, deps.pacer)
         check_usable(snapshot)
         selection = select_papers(snapshot.papers, config.papers, earlier_writeups(load_digests(deps.output), date))
@@ -209,13 +255,15 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool) -> Run
         report = _report(date, started, None, snapshot, digest, problems, EXIT_NOT_PUBLISHED)
         write_atomic(deps.data / date.isoformat() / "run-failed.json", _json(report))  # beside run.json, never over it
         if less:
-            raise NotPublished(f"the rebuild has less than the published page: {less} "
-                               "(build with --replace to publish it anyway)")
+            raise NotPublished(
+                f"the rebuild has less than the published page: {less} (build with --replace to publish it anyway)"
+            )
         return report
     deps.progress.stage("publishing", "the page, the archive and the feed")
     staged = stage_day(digest, deps.output, config.site)
-    report = _report(date, started, str(staged.page), snapshot, digest, problems,
-                     EXIT_DEGRADED if problems else EXIT_PUBLISHED)
+    report = _report(
+        date, started, str(staged.page), snapshot, digest, problems, EXIT_DEGRADED if problems else EXIT_PUBLISHED
+    )
     try:  # run.json describes the published page: it is switched in with it
         staged.write(deps.data / date.isoformat() / "run.json", _json(report))
     except BaseException:
@@ -225,10 +273,25 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool) -> Run
     return report
 
 
-def _report(date: dt.date, started: dt.datetime, page: str | None, snapshot: Snapshot, digest: Digest,
-            problems: list[str], status: int) -> RunReport:
-    return RunReport(date=date, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), page=page,
-                     sources=snapshot.sources, usage=digest.usage, failures=problems, exit_status=status)
+def _report(
+    date: dt.date,
+    started: dt.datetime,
+    page: str | None,
+    snapshot: Snapshot,
+    digest: Digest,
+    problems: list[str],
+    status: int,
+) -> RunReport:
+    return RunReport(
+        date=date,
+        started_at=started,
+        finished_at=dt.datetime.now(dt.UTC),
+        page=page,
+        sources=snapshot.sources,
+        usage=digest.usage,
+        failures=problems,
+        exit_status=status,
+    )
 
 
 def _json(report: RunReport) -> str:

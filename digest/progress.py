@@ -29,8 +29,10 @@ log = logging.getLogger("digest")
 
 def usage_line(usage: Usage) -> str:
     """'12 calls, 3 cached, 4,812 tokens'."""
-    return (f"{plural(usage.calls, 'call')}, {usage.cache_hits} cached, "
-            f"{plural(usage.prompt_tokens + usage.completion_tokens, 'token')}")
+    return (
+        f"{plural(usage.calls, 'call')}, {usage.cache_hits} cached, "
+        f"{plural(usage.prompt_tokens + usage.completion_tokens, 'token')}"
+    )
 
 
 class Reporter:
@@ -57,8 +59,13 @@ class LiveReporter(Reporter):
     def __init__(self, console: Console) -> None:
         super().__init__()
         self._progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description:<10}"), BarColumn(bar_width=16), MofNCompleteColumn(),
-            TextColumn("papers · {task.fields[usage]}"), TimeElapsedColumn(), console=console,
+            SpinnerColumn(),
+            TextColumn("{task.description:<10}"),
+            BarColumn(bar_width=16),
+            MofNCompleteColumn(),
+            TextColumn("papers · {task.fields[usage]}"),
+            TimeElapsedColumn(),
+            console=console,
         )
         self._task = self._progress.add_task("starting", total=None, usage=usage_line(Usage()))
         self._progress.start()

@@ -25,14 +25,22 @@ def keep_published(new: Digest, published: Digest | None) -> Digest:
         return new
     update: dict = {}
     if _all_failed(new.sources, arxiv=True) and not new.papers and published.papers:
-        update |= {"papers": published.papers, "updated": published.updated, "covered": published.covered,
-                   "backfilled": published.backfilled, "ranking": published.ranking,
-                   "sources": _stale(new.sources, published, arxiv=True)}
+        update |= {
+            "papers": published.papers,
+            "updated": published.updated,
+            "covered": published.covered,
+            "backfilled": published.backfilled,
+            "ranking": published.ranking,
+            "sources": _stale(new.sources, published, arxiv=True),
+        }
     else:
         update["papers"] = [_keep_writeup(w, published) for w in new.papers]
     if _all_failed(new.sources, arxiv=False) and not new.article_count and published.article_count:
-        update |= {"topics": published.topics, "topic_plan_status": published.topic_plan_status,
-                   "sources": _stale(update.get("sources", new.sources), published, arxiv=False)}
+        update |= {
+            "topics": published.topics,
+            "topic_plan_status": published.topic_plan_status,
+            "sources": _stale(update.get("sources", new.sources), published, arxiv=False),
+        }
     else:
         update["topics"] = [_keep_topic(t, published) for t in new.topics]
     update["overview"] = _keep(new.overview, published.overview, published)
@@ -43,9 +51,11 @@ def shortfall(new: Digest, published: Digest | None) -> str | None:
     """Why `new` has less than `published` (the day's published digest), or None when it has as much."""
     if published is None:
         return None
-    counts = [(len(new.papers), len(published.papers), "papers written up"),
-              (_with_content(new), _with_content(published), "sections with content"),
-              (new.article_count, published.article_count, "news articles")]
+    counts = [
+        (len(new.papers), len(published.papers), "papers written up"),
+        (_with_content(new), _with_content(published), "sections with content"),
+        (new.article_count, published.article_count, "news articles"),
+    ]
     less = [f"{n} {what} where the published page has {p}" for n, p, what in counts if n < p]
     return "; ".join(less) or None
 
@@ -58,8 +68,12 @@ def _all_failed(sources: list[SourceStatus], arxiv: bool) -> bool:
 def _stale(sources: list[SourceStatus], published: Digest, arxiv: bool) -> list[SourceStatus]:
     """`sources` with the failed ones of one side (arXiv or the feeds) marked as standing in for
     today with the published day's items."""
-    return [s.model_copy(update={"state": "stale", "stale_from": published.generated_at.date()})
-            if s.source.startswith(ARXIV_PREFIX) == arxiv and s.state == "failed" else s for s in sources]
+    return [
+        s.model_copy(update={"state": "stale", "stale_from": published.generated_at.date()})
+        if s.source.startswith(ARXIV_PREFIX) == arxiv and s.state == "failed"
+        else s
+        for s in sources
+    ]
 
 
 def _keep(new: Section, old: Section | None, published: Digest) -> Section:
@@ -68,18 +82,26 @@ def _keep(new: Section, old: Section | None, published: Digest) -> Section:
     if new.content is not None or old is None or old.content is None:
         return new
     reasons = [old.error if old.status == "unverified" else None, f"today's rebuild could not write it: {new.error}"]
-    return old.model_copy(update={"kept_from": old.kept_from or published.generated_at,
-                                  "error": "; ".join(r for r in reasons if r)})
+    return old.model_copy(
+        update={"kept_from": old.kept_from or published.generated_at, "error": "; ".join(r for r in reasons if r)}
+    )
 
 
 def _keep_writeup(new: PaperWriteup, published: Digest) -> PaperWriteup:
-    old = next((w for w in published.papers if w.paper.arxiv_id == new.paper.arxiv_id
-                and w.paper.summary == new.paper.summary), None)  # the same abstract: the same paper to write up
+    old = next(
+        (
+            w
+            for w in published.papers
+            if w.paper.arxiv_id == new.paper.arxiv_id and w.paper.summary == new.paper.summary
+        ),
+        None,
+    )  # the same abstract: the same paper to write up
     if old is None:
         return new
     kept = old.sections()
-    return new.model_copy(update={name: _keep(section, kept[name], published)
-                                  for name, section in new.sections().items()})
+    return new.model_copy(
+        update={name: _keep(section, kept[name], published) for name, section in new.sections().items()}
+    )
 
 
 def _keep_topic(new: Topic, published: Digest) -> Topic:

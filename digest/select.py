@@ -49,8 +49,9 @@ def _keywords(words: list[str]) -> re.Pattern | None:
     return re.compile("|".join(rf"\b{re.escape(w.strip())}\b" for w in words if w.strip()), re.IGNORECASE)
 
 
-def select_papers(papers: list[Paper], cfg: PapersConfig,
-                  earlier: dict[str, tuple[dt.date, str]] | None = None) -> Selection:
+def select_papers(
+    papers: list[Paper], cfg: PapersConfig, earlier: dict[str, tuple[dt.date, str]] | None = None
+) -> Selection:
     """Split the day's `papers` (announcement order) by `cfg` and the `earlier` write-ups."""
     include, exclude = _keywords(cfg.include), _keywords(cfg.exclude)
     earlier = earlier or {}

@@ -7,12 +7,13 @@ the access log goes through logging (`-q` silences it).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import http.server
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from digest.errors import UsageError
 
@@ -58,7 +59,5 @@ def serve(output: Path, port: int, announce: Callable[[str], None] = print) -> N
     """Serve `output` until Ctrl-C; `announce` gets the line with the URL once the port is bound."""
     with make_server(output, port) as server:
         announce(f"Serving {output} on http://127.0.0.1:{server.server_port}/ (Ctrl-C to stop)")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
-        except KeyboardInterrupt:
-            pass

@@ -25,6 +25,7 @@ def _text_if_invalid(construct):
             return construct(loader, node)
         except (ValueError, KeyError):
             return loader.construct_scalar(node)
+
     return constructor
 
 
@@ -51,8 +52,10 @@ def read(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                          "save the file as UTF-8") from exc
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8"
+        ) from exc
 
 
 def parse(path: Path) -> tuple[yaml.Node | None, object]:
@@ -81,8 +84,9 @@ def join(key: str, part: str | int) -> str:
     return f"{key}.{part}" if key else part
 
 
-def duplicate_keys(node: yaml.Node | None, key: str = "",
-                    seen: set[int] | None = None) -> Iterator[tuple[int, str, str]]:
+def duplicate_keys(
+    node: yaml.Node | None, key: str = "", seen: set[int] | None = None
+) -> Iterator[tuple[int, str, str]]:
     """(line, key, message) for every key given twice in one mapping: PyYAML would keep the last
     one silently. A key that overrides one merged in with `<<` is not a duplicate."""
     seen = set() if seen is None else seen

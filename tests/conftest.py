@@ -84,11 +84,29 @@ def hostile_build(fake_llm, tmp_path):
     body = snap / DEMO_DATE / "feed-OpenAI-News.body"
     body.write_bytes(body.read_bytes().replace(b"<item>", HOSTILE_ITEM + b"<item>", 1))
     config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: evil\n    overview: evil\n"
-                      "  commentary:\n    drafters: [evil]\n    synthesizer: evil\n")
+    config.write_text(
+        DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: evil\n    overview: evil\n"
+        "  commentary:\n    drafters: [evil]\n    synthesizer: evil\n"
+    )
     fake_llm.behaviour["evil"] = "hostile"
     from digest.cli import main
 
-    assert main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(snap),
-                 "--output", str(tmp_path / "hostile-site"), "--data", str(tmp_path / "hostile-data")]) == 3  # reviews unverified
+    assert (
+        main(
+            [
+                "build",
+                "--date",
+                DEMO_DATE,
+                "--config",
+                str(config),
+                "--snapshot",
+                str(snap),
+                "--output",
+                str(tmp_path / "hostile-site"),
+                "--data",
+                str(tmp_path / "hostile-data"),
+            ]
+        )
+        == 3
+    )  # reviews unverified
     return (tmp_path / "hostile-site" / DEMO_DATE / "index.html").read_text()

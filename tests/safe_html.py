@@ -10,21 +10,39 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from pathlib import Path
 from html.parser import HTMLParser
+from pathlib import Path
 
-FORBIDDEN_TAGS = {"script", "iframe", "object", "embed", "base", "form", "input", "button", "textarea",
-                  "select", "svg", "math", "img", "frame", "frameset"}
+FORBIDDEN_TAGS = {
+    "script",
+    "iframe",
+    "object",
+    "embed",
+    "base",
+    "form",
+    "input",
+    "button",
+    "textarea",
+    "select",
+    "svg",
+    "math",
+    "img",
+    "frame",
+    "frameset",
+}
 FORBIDDEN_ATTRS = {"style", "srcdoc", "formaction", "ping"}
 URL_ATTRS = {"href", "src", "action", "poster", "cite", "background", "xlink:href", "srcset"}
 CSP_REQUIRED = ("default-src 'none'", "img-src 'self'", "base-uri 'none'", "form-action 'none'")
 # Links between our own pages (archive, previous/next day, feed) are the only relative URLs.
-SITE_LINK = re.compile(r"^(\.\./){0,2}((\d{4}-\d{2}-\d{2}/)?(index|papers/[a-z0-9-]{1,60})\.html(#[a-z0-9-]{1,80})?|feed\.xml)$")
+SITE_LINK = re.compile(
+    r"^(\.\./){0,2}((\d{4}-\d{2}-\d{2}/)?(index|papers/[a-z0-9-]{1,60})\.html(#[a-z0-9-]{1,80})?|feed\.xml)$"
+)
 
 
 # The one inline script a page may carry: the packaged keyword filter, identified by its hash.
-ALLOWED_SCRIPTS = {hashlib.sha256(
-    (Path(__file__).parent.parent / "digest" / "templates" / "filter.js").read_bytes()).hexdigest()}
+ALLOWED_SCRIPTS = {
+    hashlib.sha256((Path(__file__).parent.parent / "digest" / "templates" / "filter.js").read_bytes()).hexdigest()
+}
 
 
 def _normalize(url: str) -> str:
@@ -62,7 +80,11 @@ class _Checker(HTMLParser):
                 self._check_url(tag, name, value)
         if attrs_d.get("target") == "_blank" and "noopener" not in attrs_d.get("rel", ""):
             self.problems.append(f"target=_blank without noopener: {attrs_d}")
-        if tag == "a" and _normalize(attrs_d.get("href", "")).startswith("http") and "noopener" not in attrs_d.get("rel", ""):
+        if (
+            tag == "a"
+            and _normalize(attrs_d.get("href", "")).startswith("http")
+            and "noopener" not in attrs_d.get("rel", "")
+        ):
             self.problems.append(f"external link without rel=noopener: {attrs_d.get('href')}")
 
     def handle_data(self, data):
@@ -98,5 +120,7 @@ def assert_safe_html(page: str) -> None:
     else:
         csp = first[1].get("content", "")
         problems += [f"CSP lacks {d}" for d in CSP_REQUIRED if d not in csp]
-        problems += [f"CSP has {d}, ignored in a meta element" for d in ("frame-ancestors", "sandbox", "report-uri") if d in csp]
+        problems += [
+            f"CSP has {d}, ignored in a meta element" for d in ("frame-ancestors", "sandbox", "report-uri") if d in csp
+        ]
     assert not problems, "unsafe page:\n" + "\n".join(problems[:20])

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pypdf
 import pytest
-
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+
 from digest.cli import main
 from digest.render.html import render_page
 from digest.render.site import load_digests
@@ -19,14 +19,35 @@ from digest.render.site import load_digests
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 # Without the background-networking flags Chromium phones home at start, which a closed network refuses.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
 def demo_page(fake_llm, tmp_path) -> Path:
-    assert main(["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT),
-                 "--output", str(tmp_path / "site")]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--date",
+                DEMO_DATE,
+                "--config",
+                str(DEMO_CONFIG),
+                "--snapshot",
+                str(DEMO_SNAPSHOT),
+                "--output",
+                str(tmp_path / "site"),
+            ]
+        )
+        == 0
+    )
     return tmp_path / "site" / DEMO_DATE / "index.html"
 
 
@@ -60,7 +81,9 @@ def test_page_loads_clean_with_no_network(demo_page, browser):
 
 def test_every_contents_link_scrolls_to_its_target(demo_page, browser):
     page, _, _ = _open(browser, demo_page)
-    hrefs = page.eval_on_selector_all("nav#contents a[href^='#']", "els => els.filter(e => e.offsetParent !== null).map(e => e.getAttribute('href'))")
+    hrefs = page.eval_on_selector_all(
+        "nav#contents a[href^='#']", "els => els.filter(e => e.offsetParent !== null).map(e => e.getAttribute('href'))"
+    )
     assert len(hrefs) > 10
     for href in hrefs:
         page.click(f"nav#contents a[href='{href}']")
@@ -75,7 +98,8 @@ def test_the_keyword_filter_narrows_the_papers_and_the_contents(demo_page, brows
     title = page.eval_on_selector("article.paper h3", "e => e.textContent")
     word = max(title.split(), key=len).lower()  # a word of the first paper's title
     expected = page.eval_on_selector_all(
-        "article.paper", f"els => els.filter(e => e.textContent.toLowerCase().includes({word!r})).length")
+        "article.paper", f"els => els.filter(e => e.textContent.toLowerCase().includes({word!r})).length"
+    )
     page.fill("#paper-filter input", word.upper())
     assert page.eval_on_selector_all("article.paper", visible) == expected < total
     assert page.eval_on_selector_all("nav#contents ol:first-of-type li", visible) == expected
@@ -88,7 +112,9 @@ def test_without_javascript_the_page_is_complete_and_the_filter_absent(demo_page
     page = browser.new_page(java_script_enabled=False)
     page.goto(demo_page.as_uri())
     assert page.eval_on_selector_all("article.paper", "els => els.length") > 1
-    assert page.eval_on_selector("#paper-filter", "e => e.hidden") and page.query_selector("#paper-filter input") is None
+    assert (
+        page.eval_on_selector("#paper-filter", "e => e.hidden") and page.query_selector("#paper-filter input") is None
+    )
 
 
 def test_a_paper_page_loads_clean_and_leads_back_to_its_paper(demo_page, browser):
@@ -122,8 +148,10 @@ LAYOUT_SHIFT = """() => new Promise(done => {
 
 def test_a_large_page_loads_without_layout_shift(demo_page, browser, tmp_path):
     [day] = load_digests(demo_page.parent.parent)
-    many = [w.model_copy(update={"paper": w.paper.model_copy(update={"arxiv_id": f"2604.{i:05d}"})})
-            for i, w in enumerate(day.papers * 100)]  # 1,000 papers: the browser paints before the end
+    many = [
+        w.model_copy(update={"paper": w.paper.model_copy(update={"arxiv_id": f"2604.{i:05d}"})})
+        for i, w in enumerate(day.papers * 100)
+    ]  # 1,000 papers: the browser paints before the end
     path = tmp_path / "large.html"
     path.write_text(render_page(day.model_copy(update={"papers": many})))
     for width in (1400, 400):
@@ -177,8 +205,10 @@ def test_every_contents_number_shows_whole_in_the_sidebar(demo_page, browser, tm
     assert day.eval_on_selector_all("nav#contents ol:first-of-type li", "els => els.length") == 10
     assert day.eval_on_selector("nav#contents", CLIPPED_NUMBERS) == []
     [digest] = load_digests(demo_page.parent.parent)
-    many = [w.model_copy(update={"paper": w.paper.model_copy(update={"arxiv_id": f"2604.{i:05d}"})})
-            for i, w in enumerate(digest.papers * 100)]  # 1,000 papers: four-digit numbers
+    many = [
+        w.model_copy(update={"paper": w.paper.model_copy(update={"arxiv_id": f"2604.{i:05d}"})})
+        for i, w in enumerate(digest.papers * 100)
+    ]  # 1,000 papers: four-digit numbers
     path = tmp_path / "large.html"
     path.write_text(render_page(digest.model_copy(update={"papers": many})))
     large, _, _ = _open(browser, path)
@@ -202,7 +232,9 @@ def test_printing_shows_every_review_and_set_of_directions(demo_page, browser):
     shown = "els => els.filter(e => e.checkVisibility()).length"
     assert page.eval_on_selector_all("details h4", shown) == 0  # folded on screen
     page.emulate_media(media="print")
-    assert page.eval_on_selector_all("details h4", shown) == page.eval_on_selector_all("details h4", "els => els.length")
+    assert page.eval_on_selector_all("details h4", shown) == page.eval_on_selector_all(
+        "details h4", "els => els.length"
+    )
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(page.pdf())).pages)
     assert text.count("6. Overall Evaluation") == text.count("4. Potential Applications") == papers
 
@@ -222,5 +254,6 @@ def test_pages_conform_to_html5(which, demo_page, hostile_build, tmp_path):
     # The checker's CSS grammar predates ::details-content (CSS Pseudo-Elements 4), which the print style opens.
     newer_css = ["--filterpattern", ".*Unknown pseudo-element or pseudo-class .::details-content.*"]
     errors = validator.Validator(format="text", vnu_args=newer_css).validate(
-        [str(path), str(demo_page.parent.parent / "index.html"), str(paper_page), str(large)])
+        [str(path), str(demo_page.parent.parent / "index.html"), str(paper_page), str(large)]
+    )
     assert errors == 0  # the checker prints each error above

@@ -7,9 +7,9 @@ import pytest
 
 from digest.config import LLMConfig, Price, resolve_endpoint
 from digest.llm.client import LLMClient, LLMError
-from digest.llm.request import prompt_token_bound
 from digest.llm.policy import Budget, BudgetSpent, cost_usd
 from digest.llm.prompts import load_prompt
+from digest.llm.request import prompt_token_bound
 from digest.models import PaperSummary
 
 ID = "2604.00001"
@@ -29,10 +29,15 @@ def _run(client: LLMClient, n: int) -> tuple[int, list[str]]:
 
     async def go():
         try:
-            return await asyncio.gather(*(
-                client.complete("m", prompt, PaperSummary, paper_block=f"<paper>\nTitle: Paper {i:02d}\n</paper>",
-                                arxiv_id=ID)
-                for i in range(n)), return_exceptions=True)
+            return await asyncio.gather(
+                *(
+                    client.complete(
+                        "m", prompt, PaperSummary, paper_block=f"<paper>\nTitle: Paper {i:02d}\n</paper>", arxiv_id=ID
+                    )
+                    for i in range(n)
+                ),
+                return_exceptions=True,
+            )
         finally:
             await client.close()
 
@@ -56,6 +61,7 @@ def _reservation(request: dict) -> int:
 
 # The Budget object, no HTTP.
 
+
 def test_calls_are_counted_as_reserved_and_refused_past_the_limit():
     async def go():
         budget = Budget(max_calls=2)
@@ -65,6 +71,7 @@ def test_calls_are_counted_as_reserved_and_refused_past_the_limit():
         with pytest.raises(BudgetSpent, match="the run's budget of 2 calls is spent"):
             await budget.reserve(100)
         return budget
+
     budget = asyncio.run(go())
     assert budget.calls == 2 and budget.tokens_spent == 0 and budget.tokens_reserved == 100
 
@@ -88,6 +95,7 @@ def test_a_request_waits_for_room_held_by_requests_in_flight():
         with pytest.raises(BudgetSpent, match=r"1000 tokens is spent \(850 spent, the request may take 200\)"):
             await asyncio.wait_for(waiting, 1)
         assert (budget.tokens_spent, budget.tokens_reserved, budget.calls) == (850, 0, 2)
+
     asyncio.run(go())
 
 
@@ -106,6 +114,7 @@ def test_usd_is_reserved_and_settled_like_tokens():
         assert budget.usd_spent == pytest.approx(0.0028) and budget.usd_reserved == pytest.approx(0.007)
         await budget.reserve(5000, 0.0)  # unpriced: no USD to hold, never refused for USD
         assert budget.calls == 3
+
     asyncio.run(go())
 
 
@@ -118,6 +127,7 @@ def test_the_prompt_bound_counts_bytes_not_characters():
 
 
 # The client: concurrent calls against the fake endpoint.
+
 
 @pytest.mark.parametrize("max_calls", [5, 20])  # fewer calls than slots; more, so that calls queue for a slot
 def test_the_call_budget_binds_concurrent_calls_repairs_included(fake_llm, max_calls):

@@ -4,16 +4,32 @@ import json
 import re
 
 import pytest
-
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+
 from digest.cli import main
 from digest.config import load_config
 from digest.llm.cache import AnswerCache, cache_key
 
 
 def _build(tmp_path, config=DEMO_CONFIG):
-    assert main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
-                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data")]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--date",
+                DEMO_DATE,
+                "--config",
+                str(config),
+                "--snapshot",
+                str(DEMO_SNAPSHOT),
+                "--output",
+                str(tmp_path / "site"),
+                "--data",
+                str(tmp_path / "data"),
+            ]
+        )
+        == 0
+    )
     report = tmp_path / "data" / DEMO_DATE / "run.json"
     return json.loads(report.read_text()), (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
 
@@ -90,9 +106,11 @@ def test_a_cache_from_before_versioning_is_upgraded_in_place(tmp_path):
 
     path = tmp_path / "llm-cache.sqlite"
     with sqlite3.connect(path) as db:  # the layout of the first release: no user_version, no cost column
-        db.execute("CREATE TABLE answers (key TEXT PRIMARY KEY, prompt TEXT NOT NULL, model TEXT NOT NULL, "
-                   "answer TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, "
-                   "created REAL NOT NULL)")
+        db.execute(
+            "CREATE TABLE answers (key TEXT PRIMARY KEY, prompt TEXT NOT NULL, model TEXT NOT NULL, "
+            "answer TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, "
+            "created REAL NOT NULL)"
+        )
         db.execute("INSERT INTO answers VALUES ('old', 'p@1', 'm', '{}', 3, 4, 0)")
     db.close()
     cache = AnswerCache(path)

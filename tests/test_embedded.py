@@ -5,8 +5,8 @@ import datetime as dt
 
 import httpx
 import pytest
-
 from conftest import DEMO_SNAPSHOT
+
 from digest.config import EMBEDDED_MODEL, LLMConfig, resolve_endpoint
 from digest.fetch.arxiv import parse_api
 from digest.fetch.store import SnapshotStore
@@ -48,9 +48,8 @@ def test_embedded_model_writes_two_papers():
 
 
 def test_embedded_server_stops_on_error():
-    with pytest.raises(RuntimeError):
-        with local.embedded_server() as url:
-            assert httpx.get(f"{url}/models", timeout=5).status_code == 200
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), local.embedded_server() as url:
+        assert httpx.get(f"{url}/models", timeout=5).status_code == 200
+        raise RuntimeError("boom")
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{url}/models", timeout=2)

@@ -12,8 +12,14 @@ from digest.cli import parser
 EXAMPLES = Path(__file__).parent.parent / "examples"
 ROOT = EXAMPLES.parent
 # The actions the workflow may use, at their current major versions (the Pages deployment set).
-KNOWN_ACTIONS = {"actions/checkout@v4", "actions/setup-python@v5", "actions/cache@v4", "actions/configure-pages@v5",
-                 "actions/upload-pages-artifact@v3", "actions/deploy-pages@v4"}
+KNOWN_ACTIONS = {
+    "actions/checkout@v4",
+    "actions/setup-python@v5",
+    "actions/cache@v4",
+    "actions/configure-pages@v5",
+    "actions/upload-pages-artifact@v3",
+    "actions/deploy-pages@v4",
+}
 
 
 def _digest_argv(line: str) -> list[str]:
@@ -21,17 +27,24 @@ def _digest_argv(line: str) -> list[str]:
     line = re.sub(r'"?\$\([^)]*\)"?', "2026-04-30", line).replace("%%", "%")
     words = shlex.split(line.split("&&")[-1].split("||")[0])
     start = next(i for i, w in enumerate(words) if w.endswith("digest") or w.endswith("/digest"))
-    return words[start + 1:]
+    return words[start + 1 :]
 
 
 def _command_lines() -> list[str]:
-    cron = [line for line in (EXAMPLES / "crontab").read_text().splitlines()
-            if line.strip() and not line.startswith("#") and "digest" in line and "=" not in line.split()[0]]
-    unit = [line.split("=", 1)[1].strip().removeprefix("/bin/bash -c ").strip("'")
-            for line in (EXAMPLES / "digest.service").read_text().splitlines() if line.startswith("ExecStart=")]
+    cron = [
+        line
+        for line in (EXAMPLES / "crontab").read_text().splitlines()
+        if line.strip() and not line.startswith("#") and "digest" in line and "=" not in line.split()[0]
+    ]
+    unit = [
+        line.split("=", 1)[1].strip().removeprefix("/bin/bash -c ").strip("'")
+        for line in (EXAMPLES / "digest.service").read_text().splitlines()
+        if line.startswith("ExecStart=")
+    ]
     workflow = yaml.safe_load((EXAMPLES / "github" / "digest.yml").read_text())
-    runs = [step["run"] for job in workflow["jobs"].values() for step in job["steps"]
-            if "digest " in step.get("run", "")]
+    runs = [
+        step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "digest " in step.get("run", "")
+    ]
     return cron + unit + runs
 
 
@@ -57,7 +70,7 @@ def test_the_workflow_deploys_to_pages_with_absolute_links():
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact"))
     assert Path(upload["with"]["path"]) == args.output  # the folder built is the folder deployed
     pages = next(s for s in steps if s.get("uses", "").startswith("actions/configure-pages"))
-    assert build["env"]["DIGEST_SITE_URL"] == "${{ steps.%s.outputs.base_url }}/" % pages["id"]
+    assert build["env"]["DIGEST_SITE_URL"] == "${{ steps." + pages["id"] + ".outputs.base_url }}/"
 
 
 def test_the_readme_exit_code_table_matches_the_codes():

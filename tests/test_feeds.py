@@ -3,15 +3,15 @@
 import datetime as dt
 
 import pytest
-
 from conftest import DATA, DEMO_SNAPSHOT
+
 from digest.config import FeedConfig, NewsConfig
 from digest.fetch.feeds import FeedError, fetch_news, in_window, parse_feed
 from digest.fetch.sources import ReplaySource
 from digest.fetch.store import RawResponse, SnapshotStore
 from digest.fetch.text import clean_text
 
-NOW = dt.datetime(2026, 4, 30, 6, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 4, 30, 6, tzinfo=dt.UTC)
 
 
 def test_rss_items_become_articles():
@@ -51,13 +51,20 @@ def test_fetch_news_reports_each_feed(tmp_path):
     store = SnapshotStore(tmp_path, day)
     store.save(SnapshotStore(DEMO_SNAPSHOT, day).load("feed-OpenAI News"))
     store.save(RawResponse(name="feed-Broken", url="https://broken.example", fetched_at=NOW, error="HTTP 503"))
-    cfg = NewsConfig(window_days=14, feeds=[
-        FeedConfig(name="OpenAI News", url="https://openai.com/news/rss.xml", kind="news"),
-        FeedConfig(name="Broken", url="https://broken.example", kind="news"),
-        FeedConfig(name="Missing", url="https://missing.example", kind="comment"),
-    ])
+    cfg = NewsConfig(
+        window_days=14,
+        feeds=[
+            FeedConfig(name="OpenAI News", url="https://openai.com/news/rss.xml", kind="news"),
+            FeedConfig(name="Broken", url="https://broken.example", kind="news"),
+            FeedConfig(name="Missing", url="https://missing.example", kind="comment"),
+        ],
+    )
     articles, statuses = fetch_news(cfg, day, ReplaySource(store))
-    assert [(s.source, s.state) for s in statuses] == [("OpenAI News", "ok"), ("Broken", "failed"), ("Missing", "failed")]
+    assert [(s.source, s.state) for s in statuses] == [
+        ("OpenAI News", "ok"),
+        ("Broken", "failed"),
+        ("Missing", "failed"),
+    ]
     assert statuses[1].reason == "HTTP 503" and [s.failed for s in statuses] == [False, True, True]
     assert len(articles) == 3
 

@@ -7,8 +7,9 @@ import datetime as dt
 import json
 
 import pytest
-
 from conftest import DEMO_SNAPSHOT
+from servers import Server
+
 from digest.config import ArxivConfig, LLMConfig, PapersConfig, TaskModels, resolve_endpoint
 from digest.fetch import http
 from digest.fetch.arxiv import parse_api
@@ -17,7 +18,6 @@ from digest.fetch.sources import LiveSource, Pacer
 from digest.fetch.store import SnapshotStore
 from digest.llm.client import LLMClient
 from digest.write.papers import write_paper
-from servers import Server
 
 DAY = dt.date(2026, 4, 30)
 PAPERS = parse_api(SnapshotStore(DEMO_SNAPSHOT, DAY).load("arxiv-api").body)[:3]
@@ -26,8 +26,10 @@ SENTENCE = "We measure how the method behaves on the benchmark and report the re
 
 def make_pdf(text: str, line: int = 90) -> bytes:
     """A one-page PDF (Helvetica text lines) with correct xref offsets."""
-    lines = [text[i: i + line].replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-             for i in range(0, len(text), line)]
+    lines = [
+        text[i : i + line].replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        for i in range(0, len(text), line)
+    ]
     stream = "BT /F1 8 Tf 20 780 Td 9 TL " + " ".join(f"({t}) '" for t in lines) + " ET"
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
@@ -49,9 +51,11 @@ def make_pdf(text: str, line: int = 90) -> bytes:
 
 
 def html_page(body: str) -> bytes:
-    return (f"<html><head><script>track()</script><style>p{{}}</style></head><body><nav>Menu</nav>"
-            f"<article><h1>Title</h1><p>{body}</p><math><mi>x</mi></math>"
-            f"<section class='ltx_bibliography'>[1] Someone. A cited paper.</section></article></body></html>").encode()
+    return (
+        f"<html><head><script>track()</script><style>p{{}}</style></head><body><nav>Menu</nav>"
+        f"<article><h1>Title</h1><p>{body}</p><math><mi>x</mi></math>"
+        f"<section class='ltx_bibliography'>[1] Someone. A cited paper.</section></article></body></html>"
+    ).encode()
 
 
 def test_html_text_keeps_the_article_and_drops_furniture():
@@ -72,9 +76,16 @@ def test_pdf_text_reads_a_real_pdf_and_refuses_garbage():
 def arxiv():
     srv = Server()
     first, second, third = PAPERS
-    srv.routes[f"/html/{first.arxiv_id}v{first.version}"] = (200, {"Content-Type": "text/html"}, html_page(SENTENCE * 400))
-    srv.routes[f"/pdf/{second.arxiv_id}v{second.version}"] = (200, {"Content-Type": "application/pdf"},
-                                                               make_pdf("From the PDF. " + SENTENCE * 40))
+    srv.routes[f"/html/{first.arxiv_id}v{first.version}"] = (
+        200,
+        {"Content-Type": "text/html"},
+        html_page(SENTENCE * 400),
+    )
+    srv.routes[f"/pdf/{second.arxiv_id}v{second.version}"] = (
+        200,
+        {"Content-Type": "application/pdf"},
+        make_pdf("From the PDF. " + SENTENCE * 40),
+    )
     yield srv  # the third paper has neither: it keeps its abstract
     srv.close()
 
@@ -85,10 +96,12 @@ def _fetch(arxiv, mode, tmp_path, clock=None):
 
     def sleep(seconds):
         times.append(seconds)
+
     pacer = Pacer(3.0, clock=clock or (lambda: 0.0), sleep=sleep)
     with http.make_client() as client:
-        source = LiveSource(client, SnapshotStore(tmp_path, DAY),
-                            http.Policy(allow_private=frozenset({f"127.0.0.1:{arxiv.port}"})))
+        source = LiveSource(
+            client, SnapshotStore(tmp_path, DAY), http.Policy(allow_private=frozenset({f"127.0.0.1:{arxiv.port}"}))
+        )
         papers = fetch_fulltexts(PAPERS, PapersConfig(fulltext=mode, fulltext_chars=5000), cfg, source, pacer)
     return papers, times
 
@@ -100,9 +113,12 @@ def test_html_first_then_pdf_then_the_abstract(arxiv, tmp_path):
     assert papers[2].fulltext is None and papers[2].summary == PAPERS[2].summary
     # 1 + 2 + 2 requests, each after the pacer: four waits of 3 s on a clock that does not move
     assert [p for p, _ in arxiv.requests] == [
-        f"/html/{PAPERS[0].arxiv_id}v{PAPERS[0].version}", f"/html/{PAPERS[1].arxiv_id}v{PAPERS[1].version}",
-        f"/pdf/{PAPERS[1].arxiv_id}v{PAPERS[1].version}", f"/html/{PAPERS[2].arxiv_id}v{PAPERS[2].version}",
-        f"/pdf/{PAPERS[2].arxiv_id}v{PAPERS[2].version}"]
+        f"/html/{PAPERS[0].arxiv_id}v{PAPERS[0].version}",
+        f"/html/{PAPERS[1].arxiv_id}v{PAPERS[1].version}",
+        f"/pdf/{PAPERS[1].arxiv_id}v{PAPERS[1].version}",
+        f"/html/{PAPERS[2].arxiv_id}v{PAPERS[2].version}",
+        f"/pdf/{PAPERS[2].arxiv_id}v{PAPERS[2].version}",
+    ]
     assert waits == [3.0] * 4
 
 
@@ -120,6 +136,7 @@ def _write(fake_llm, paper):
             return await write_paper(paper, llm, TaskModels(summary="small", review="ok", directions="ok"))
         finally:
             await llm.close()
+
     return asyncio.run(go())
 
 
@@ -141,13 +158,15 @@ def test_fetch_stores_the_full_texts_a_replay_reads(arxiv, tmp_path):  # P7
     from digest.models import Snapshot
     from digest.pipeline import store_fulltexts
 
-    config = Config(papers=PapersConfig(max=3, fulltext="html", fulltext_chars=5000),
-                    arxiv=ArxivConfig(html_url=arxiv.base + "/html/{id}v{version}",
-                                      pdf_url=arxiv.base + "/pdf/{id}v{version}"))
+    config = Config(
+        papers=PapersConfig(max=3, fulltext="html", fulltext_chars=5000),
+        arxiv=ArxivConfig(html_url=arxiv.base + "/html/{id}v{version}", pdf_url=arxiv.base + "/pdf/{id}v{version}"),
+    )
     snapshot = Snapshot(date=DAY, papers=PAPERS, articles=[], sources=[])
     with http.make_client() as client:
-        live = LiveSource(client, SnapshotStore(tmp_path, DAY),
-                          http.Policy(allow_private=frozenset({f"127.0.0.1:{arxiv.port}"})))
+        live = LiveSource(
+            client, SnapshotStore(tmp_path, DAY), http.Policy(allow_private=frozenset({f"127.0.0.1:{arxiv.port}"}))
+        )
         fetched = store_fulltexts(snapshot, config, live, Pacer(0))
     replay = ReplaySource(SnapshotStore(tmp_path, DAY))
     replayed = fetch_fulltexts(PAPERS, config.papers, config.arxiv, replay, Pacer(0))
@@ -156,19 +175,40 @@ def test_fetch_stores_the_full_texts_a_replay_reads(arxiv, tmp_path):  # P7
     empty = ReplaySource(SnapshotStore(tmp_path / "no-full-texts", DAY))
     lacking = missing_in_snapshot(PAPERS, config.papers, config.arxiv, empty)
     assert [s.source for s in lacking] == [f"fulltext-{p.arxiv_id}" for p in PAPERS]
-    assert store_fulltexts(snapshot, config.model_copy(update={"papers": PapersConfig(max=1, rank="triage")}),
-                           live, Pacer(0)) is None  # the model's choice: left to the build
+    assert (
+        store_fulltexts(
+            snapshot, config.model_copy(update={"papers": PapersConfig(max=1, rank="triage")}), live, Pacer(0)
+        )
+        is None
+    )  # the model's choice: left to the build
 
 
 def test_a_replay_without_the_full_texts_says_so(fake_llm, tmp_path):  # P7
     from conftest import DEMO_CONFIG, DEMO_DATE
+
     from digest.cli import main
 
     config = tmp_path / "fulltext.yaml"
     config.write_text(DEMO_CONFIG.read_text().replace("papers:\n", "papers:\n  fulltext: html\n", 1))
     assert "fulltext: html" in config.read_text()
-    assert main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
-                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data")]) == 3
+    assert (
+        main(
+            [
+                "build",
+                "--date",
+                DEMO_DATE,
+                "--config",
+                str(config),
+                "--snapshot",
+                str(DEMO_SNAPSHOT),
+                "--output",
+                str(tmp_path / "site"),
+                "--data",
+                str(tmp_path / "data"),
+            ]
+        )
+        == 3
+    )
     report = json.loads((tmp_path / "data" / DEMO_DATE / "run.json").read_text())
     lacking = [f for f in report["failures"] if "holds no full text" in f]
     assert len(lacking) == 10

@@ -19,7 +19,9 @@ from digest.fetch.store import SnapshotStore
 
 DAY = dt.date(2026, 4, 30)
 FEED = SnapshotStore(DEMO_SNAPSHOT, DAY).load("feed-OpenAI News").body
-CHALLENGE = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"
+CHALLENGE = (
+    b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"
+)
 
 
 @pytest.fixture
@@ -47,8 +49,15 @@ def fetch(server: Server, path: str, **kw):
         return http.get(client, "t", server.base + path, policy(server, **kw))
 
 
-@pytest.mark.parametrize("target", ["http://127.0.0.1:{secret}/", "http://169.254.169.254/latest/meta-data/",
-                                    "http://[::1]:{secret}/", "http://localhost:{secret}/"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1:{secret}/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:{secret}/",
+        "http://localhost:{secret}/",
+    ],
+)
 def test_a_redirect_into_private_space_is_refused_before_connecting(server, secret, target):  # F5
     server.routes["/r"] = (302, {"Location": target.format(secret=secret.port)}, b"")
     resp = fetch(server, "/r")
@@ -91,8 +100,13 @@ def test_redirects_to_other_schemes_are_refused(server, location):  # F6
 
 
 def test_a_redirect_chain_within_the_limit_is_followed(server):
-    server.routes.update({"/a": (301, {"Location": "/b"}, b""), "/b": (307, {"Location": "/feed"}, b""),
-                          "/feed": (200, {"Content-Type": "application/rss+xml"}, FEED)})
+    server.routes.update(
+        {
+            "/a": (301, {"Location": "/b"}, b""),
+            "/b": (307, {"Location": "/feed"}, b""),
+            "/feed": (200, {"Content-Type": "application/rss+xml"}, FEED),
+        }
+    )
     resp = fetch(server, "/a")
     assert resp.error is None and resp.body == FEED and resp.url == server.base + "/a"
 
@@ -111,9 +125,14 @@ def test_a_compression_bomb_stops_at_the_cap_without_expanding(server):  # F4
 
 def test_gzip_and_deflate_bodies_are_decoded_and_unknown_encodings_refused(server):  # F4
     import zlib
-    server.routes.update({"/gz": (200, {"Content-Encoding": "gzip"}, gzip.compress(FEED)),
-                          "/deflate": (200, {"Content-Encoding": "deflate"}, zlib.compress(FEED)),
-                          "/br": (200, {"Content-Encoding": "br"}, b"\x1b\x00")})
+
+    server.routes.update(
+        {
+            "/gz": (200, {"Content-Encoding": "gzip"}, gzip.compress(FEED)),
+            "/deflate": (200, {"Content-Encoding": "deflate"}, zlib.compress(FEED)),
+            "/br": (200, {"Content-Encoding": "br"}, b"\x1b\x00"),
+        }
+    )
     assert fetch(server, "/gz").body == FEED and fetch(server, "/deflate").body == FEED
     assert fetch(server, "/br").error == "unsupported Content-Encoding 'br'"
 
@@ -124,8 +143,9 @@ def test_unreachable_hosts_fail_fast(server):  # F2
     port = closed.getsockname()[1]
     closed.close()
     with http.make_client() as client:
-        refused = http.get(client, "t", f"http://127.0.0.1:{port}/",
-                           http.Policy(allow_private=frozenset({f"127.0.0.1:{port}"})))
+        refused = http.get(
+            client, "t", f"http://127.0.0.1:{port}/", http.Policy(allow_private=frozenset({f"127.0.0.1:{port}"}))
+        )
         unknown = http.get(client, "t", "http://nonexistent.invalid/feed")
     assert refused.error.startswith("ConnectError") and unknown.error.startswith("cannot resolve nonexistent.invalid")
 
@@ -157,8 +177,11 @@ def test_conditional_get_reuses_the_stored_copy_on_304(server, tmp_path):  # F7
     assert second == first and len(first) > 0  # a 304 is not an empty feed
     sent = server.requests[-1][1]
     assert sent["If-None-Match"] == '"v1"' and sent["If-Modified-Since"] == "Wed, 29 Apr 2026 10:00:00 GMT"
-    replayed = fetch_news(NewsConfig(window_days=30, feeds=[FeedConfig(name="Lab", url=server.base + "/feed",
-                          kind="news")]), DAY, ReplaySource(SnapshotStore(tmp_path, DAY + dt.timedelta(days=1))))
+    replayed = fetch_news(
+        NewsConfig(window_days=30, feeds=[FeedConfig(name="Lab", url=server.base + "/feed", kind="news")]),
+        DAY,
+        ReplaySource(SnapshotStore(tmp_path, DAY + dt.timedelta(days=1))),
+    )
     assert replayed[0] == first  # the stored snapshot of the 304 day replays the same items
 
 

@@ -7,8 +7,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from conftest import DEMO_SNAPSHOT
+
 from digest.config import FeedConfig, NewsConfig
 from digest.fetch import http
 from digest.fetch.feeds import fetch_news

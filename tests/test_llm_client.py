@@ -7,11 +7,10 @@ import pytest
 
 from digest.config import LLMConfig, resolve_endpoint
 from digest.llm.client import ContextOverflow, LLMClient, LLMError
-from digest.llm.request import extract_json, parse_answer
 from digest.llm.policy import Budget
 from digest.llm.prompts import load_prompt
+from digest.llm.request import extract_json, parse_answer
 from digest.models import PaperSummary
-
 
 ID = "2604.00001"
 
@@ -23,6 +22,7 @@ def _client(server, mode="json_schema"):
 
 def _errors(client, blocks: list[str]) -> list[str]:
     """The error of each summary request, in order (calls that succeed add nothing)."""
+
     async def go():
         out = []
         for block in blocks:
@@ -32,16 +32,23 @@ def _errors(client, blocks: list[str]) -> list[str]:
                 out.append(str(exc))
         await client.close()
         return out
+
     return asyncio.run(go())
 
 
 def _summary(client, model="m"):
     async def go():
         try:
-            return await client.complete(model, load_prompt("paper_summary"), PaperSummary,
-                                         paper_block="<paper>\nTitle: A Test Paper\n</paper>", arxiv_id=ID)
+            return await client.complete(
+                model,
+                load_prompt("paper_summary"),
+                PaperSummary,
+                paper_block="<paper>\nTitle: A Test Paper\n</paper>",
+                arxiv_id=ID,
+            )
         finally:
             await client.close()
+
     return asyncio.run(go())
 
 
@@ -102,22 +109,31 @@ def test_calls_queued_for_a_slot_meet_an_open_breaker(fake_llm):  # L2, under co
 
     async def go():
         blocks = [f"<paper>Title: T{i}</paper>" for i in range(12)]
-        calls = [client.complete("m", load_prompt("paper_summary"), PaperSummary, paper_block=b, arxiv_id=ID)
-                 for b in blocks]
+        calls = [
+            client.complete("m", load_prompt("paper_summary"), PaperSummary, paper_block=b, arxiv_id=ID) for b in blocks
+        ]
         try:
             return await asyncio.gather(*calls, return_exceptions=True)
         finally:
             await client.close()
+
     errors = asyncio.run(go())
     assert all(isinstance(e, LLMError) for e in errors)
     assert len(fake_llm.requests) <= 4  # the breaker opened after 3 failures; queued calls were not sent
     assert sum("not called" in str(e) for e in errors) >= 8
 
 
-@pytest.mark.parametrize("mode, message", [
-    ("refusal", "refused"), ("nochoices", "no choices"), ("nullcontent", "empty answer"),
-    ("length", "cut off"), ("html200", "OpenAI format"), ("inband", "reported an error"),
-])
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("refusal", "refused"),
+        ("nochoices", "no choices"),
+        ("nullcontent", "empty answer"),
+        ("length", "cut off"),
+        ("html200", "OpenAI format"),
+        ("inband", "reported an error"),
+    ],
+)
 def test_broken_answers_end_as_clear_errors(fake_llm, mode, message):  # L6, L8, L9
     fake_llm.behaviour["m"] = mode
     with pytest.raises(LLMError, match=message):

@@ -3,15 +3,15 @@
 import datetime as dt
 
 import pytest
-
 from conftest import DATA
+from servers import Server
+
 from digest.config import ArxivConfig
 from digest.fetch import http
 from digest.fetch.arxiv import MAX_OAI_PAGES, fetch_papers
 from digest.fetch.oai import OaiError, list_records_url, parse_list_records
 from digest.fetch.sources import LiveSource, Pacer
 from digest.fetch.store import SnapshotStore
-from servers import Server
 
 LIST = (DATA / "saelim_arXivRaw_ListRecordsResponse.xml").read_bytes()
 
@@ -41,8 +41,10 @@ def test_no_records_is_an_empty_page_and_other_errors_are_errors():
 def test_entities_are_never_expanded(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("TOP-SECRET")
-    body = LIST.replace(b'<?xml version="1.0" encoding="UTF-8"?>',
-                        f'<?xml version="1.0"?><!DOCTYPE OAI-PMH [<!ENTITY x SYSTEM "file://{secret}">]>'.encode())
+    body = LIST.replace(
+        b'<?xml version="1.0" encoding="UTF-8"?>',
+        f'<?xml version="1.0"?><!DOCTYPE OAI-PMH [<!ENTITY x SYSTEM "file://{secret}">]>'.encode(),
+    )
     body = body.replace(b"<title>Density", b"<title>&x; Density")
     papers, _ = parse_list_records(body)
     assert not any("TOP-SECRET" in p.title for p in papers)
@@ -50,12 +52,14 @@ def test_entities_are_never_expanded(tmp_path):
 
 def _backfill(srv: Server, tmp_path, day: dt.date):
     """fetch_papers for `day` through OAI-PMH at `srv` (the announcement feed answers 404); closes `srv`."""
-    cfg = ArxivConfig(categories=["nucl-th"], rss_url=srv.base + "/none/{category}", oai_url=srv.base + "/oai",
-                      backfill="oai")
+    cfg = ArxivConfig(
+        categories=["nucl-th"], rss_url=srv.base + "/none/{category}", oai_url=srv.base + "/oai", backfill="oai"
+    )
     try:
         with http.make_client() as client:
-            source = LiveSource(client, SnapshotStore(tmp_path, day),
-                                http.Policy(allow_private=frozenset({f"127.0.0.1:{srv.port}"})))
+            source = LiveSource(
+                client, SnapshotStore(tmp_path, day), http.Policy(allow_private=frozenset({f"127.0.0.1:{srv.port}"}))
+            )
             return fetch_papers(cfg, day, source, Pacer(0))
     finally:
         srv.close()

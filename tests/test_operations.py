@@ -13,8 +13,8 @@ import textwrap
 import time
 
 import pytest
-
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+
 from digest.cli import main
 from digest.commands import run_lock
 from digest.config import load_config
@@ -23,8 +23,22 @@ CANARY_KEY = "sk-CANARY-7f3a9c1e5b2d4f60"
 
 
 def _build(tmp_path, *extra, config=DEMO_CONFIG):
-    return main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(DEMO_SNAPSHOT),
-                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data"), *extra])
+    return main(
+        [
+            "build",
+            "--date",
+            DEMO_DATE,
+            "--config",
+            str(config),
+            "--snapshot",
+            str(DEMO_SNAPSHOT),
+            "--output",
+            str(tmp_path / "site"),
+            "--data",
+            str(tmp_path / "data"),
+            *extra,
+        ]
+    )
 
 
 def test_a_second_run_exits_at_once_while_the_first_holds_the_lock(fake_llm, tmp_path, capsys):  # O2
@@ -114,9 +128,25 @@ def test_a_run_killed_in_the_llm_phase_resumes_with_only_the_missing_calls(fake_
     fake_llm.latency = 0.05  # seconds per answer, so the kill lands mid-run
     total = 3 * load_config(DEMO_CONFIG).papers.max + 1 + 3 + 1  # papers, plan, 3 drafts, overview
     child = subprocess.Popen(
-        [sys.executable, "-m", "digest.cli", "build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG),
-         "--snapshot", str(DEMO_SNAPSHOT), "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data")],
-        env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "digest.cli",
+            "build",
+            "--date",
+            DEMO_DATE,
+            "--config",
+            str(DEMO_CONFIG),
+            "--snapshot",
+            str(DEMO_SNAPSHOT),
+            "--output",
+            str(tmp_path / "site"),
+            "--data",
+            str(tmp_path / "data"),
+        ],
+        env={**os.environ},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while len(fake_llm.requests) < 7 and time.monotonic() < deadline:

@@ -4,20 +4,46 @@ import datetime as dt
 import re
 from pathlib import Path
 
-
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
+from safe_html import assert_safe_html
+
 from digest.cli import main
-from digest.models import (Article, Commentary, Digest, Overview, Paper, PaperReview, PaperSummary, PaperWriteup,
-                           Provenance, ResearchDirections, Section, SourceStatus, Topic)
+from digest.models import (
+    Article,
+    Commentary,
+    Digest,
+    Overview,
+    Paper,
+    PaperReview,
+    PaperSummary,
+    PaperWriteup,
+    Provenance,
+    ResearchDirections,
+    Section,
+    SourceStatus,
+    Topic,
+)
 from digest.render.html import render_page, render_paper_page
 from digest.render.site import render_archive
-from safe_html import assert_safe_html
 
 CANARY = "\"'><script>canary()</script><img src=x onerror=canary()>"
 TEMPLATES = Path(__file__).parent.parent / "digest" / "templates"
 # What the hostile model and feed items try to smuggle in; none of it may reach a page.
-NEUTRALIZED = ("<iframe", "<details open", "ontoggle", "<base", "http-equiv=\"refresh\"", "<style>body",
-               "attacker.example", "data:text", 'href="/admin"', 'href="//evil', "hidden plan", "__pwned=1")
+NEUTRALIZED = (
+    "<iframe",
+    "<details open",
+    "ontoggle",
+    "<base",
+    'http-equiv="refresh"',
+    "<style>body",
+    "attacker.example",
+    "data:text",
+    'href="/admin"',
+    'href="//evil',
+    "hidden plan",
+    "__pwned=1",
+)
+
 
 def test_hostile_build_holds_every_invariant(hostile_build, tmp_path):  # R3 (feed HTML feedparser lets through)
     assert_safe_html(hostile_build)  # R1-R4, R8, R9: no active markup, only http(s) links, CSP first
@@ -31,7 +57,7 @@ def test_hostile_build_holds_every_invariant(hostile_build, tmp_path):  # R3 (fe
 
 def test_markup_in_text_fields_is_shown_as_text(hostile_build):  # R1
     assert "<svg" not in hostile_build and "<img" not in hostile_build
-    assert '&lt;img src=x onerror=alert(1)&gt; &#34;&gt;&lt;svg onload=alert(1)&gt;' in hostile_build
+    assert "&lt;img src=x onerror=alert(1)&gt; &#34;&gt;&lt;svg onload=alert(1)&gt;" in hostile_build
     assert '<img src=x onerror=alert(1)> "><svg onload=alert(1)>' in Page(hostile_build).plain
 
 
@@ -50,8 +76,19 @@ def test_broken_structure_keeps_the_page_skeleton(hostile_build, fake_llm, tmp_p
     def skeleton(html):
         return re.findall(r'<(?:section|nav|main|header|footer)\b[^>]*?(?:id="([^"]*)")?', html)
 
-    main(["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT),
-          "--output", str(tmp_path / "plain")])
+    main(
+        [
+            "build",
+            "--date",
+            DEMO_DATE,
+            "--config",
+            str(DEMO_CONFIG),
+            "--snapshot",
+            str(DEMO_SNAPSHOT),
+            "--output",
+            str(tmp_path / "plain"),
+        ]
+    )
     plain = (tmp_path / "plain" / DEMO_DATE / "index.html").read_text()
     assert skeleton(hostile_build) == skeleton(plain)
     assert hostile_build.count("</main>") == 1 and hostile_build.count("</section>") == plain.count("</section>")
@@ -66,33 +103,60 @@ def _canary_digest() -> Digest:
     """A digest whose every text field holds the canary payload."""
     c = CANARY
     prov = Provenance(models=[c], prompt=c, input_kind="abstract")
-    paper = Paper(arxiv_id="2604.00001", title=c, authors=[c, c], summary=c, categories=[c], primary_category=c,
-                  announce_type="cross", abs_url="https://arxiv.org/abs/2604.00001", pdf_url=c, comment=c)
+    paper = Paper(
+        arxiv_id="2604.00001",
+        title=c,
+        authors=[c, c],
+        summary=c,
+        categories=[c],
+        primary_category=c,
+        announce_type="cross",
+        abs_url="https://arxiv.org/abs/2604.00001",
+        pdf_url=c,
+        comment=c,
+    )
 
     def ok(content):
         return Section(status="ok", content=content, provenance=prov)
 
     writeup = PaperWriteup(
-        paper=paper, summary=ok(PaperSummary(arxiv_id=c, title=c, summary=c)),
-        review=ok(PaperReview(**{f: c for f in PaperReview.model_fields})),
-        directions=ok(ResearchDirections(**{f: c if f in ("arxiv_id", "title") else [c] for f in ResearchDirections.model_fields})),
+        paper=paper,
+        summary=ok(PaperSummary(arxiv_id=c, title=c, summary=c)),
+        review=ok(PaperReview(**dict.fromkeys(PaperReview.model_fields, c))),
+        directions=ok(
+            ResearchDirections(**{f: c if f in ("arxiv_id", "title") else [c] for f in ResearchDirections.model_fields})
+        ),
     )
-    unavailable = PaperWriteup(paper=paper.model_copy(update={"arxiv_id": "2604.00002"}),
-                               summary=Section(status="unavailable", error=c, provenance=prov),
-                               review=Section(status="unavailable", error=c), directions=Section(status="unavailable", error=c))
-    article = Article(id=c, source=c, kind="news", title=c, link=c, summary=c,
-                      published=dt.datetime(2026, 4, 30, tzinfo=dt.timezone.utc))
+    unavailable = PaperWriteup(
+        paper=paper.model_copy(update={"arxiv_id": "2604.00002"}),
+        summary=Section(status="unavailable", error=c, provenance=prov),
+        review=Section(status="unavailable", error=c),
+        directions=Section(status="unavailable", error=c),
+    )
+    article = Article(
+        id=c, source=c, kind="news", title=c, link=c, summary=c, published=dt.datetime(2026, 4, 30, tzinfo=dt.UTC)
+    )
     topic = Topic(title=c, description=c, articles=[article], commentary=ok(Commentary(commentary=c)))
-    return Digest(date=dt.date(2026, 4, 30), generated_at=dt.datetime(2026, 4, 30, tzinfo=dt.timezone.utc),
-                  version=c, papers=[writeup, unavailable], topics=[topic, topic], overview=ok(Overview(overview=c)),
-                  topic_plan_status="unavailable", backfilled=True,
-                  sources=[SourceStatus(source=c, url=c, state="failed", reason=c)])
+    return Digest(
+        date=dt.date(2026, 4, 30),
+        generated_at=dt.datetime(2026, 4, 30, tzinfo=dt.UTC),
+        version=c,
+        papers=[writeup, unavailable],
+        topics=[topic, topic],
+        overview=ok(Overview(overview=c)),
+        topic_plan_status="unavailable",
+        backfilled=True,
+        sources=[SourceStatus(source=c, url=c, state="failed", reason=c)],
+    )
 
 
 def test_canary_in_every_template_variable_never_runs():  # R6
     digest = _canary_digest()
-    pages = [render_page(digest, dt.date(2026, 4, 29), dt.date(2026, 5, 1)), render_page(digest, inline_max=0),
-             render_archive([digest])] + [render_paper_page(digest, w) for w in digest.papers]
+    pages = [
+        render_page(digest, dt.date(2026, 4, 29), dt.date(2026, 5, 1)),
+        render_page(digest, inline_max=0),
+        render_archive([digest]),
+    ] + [render_paper_page(digest, w) for w in digest.papers]
     for html in pages:
         assert html.count("<script") <= 1 and "<img" not in html  # at most the filter, checked by hash below
         assert "canary()</script>" not in html.replace("&lt;/script&gt;", "")
@@ -110,6 +174,7 @@ def test_templates_never_bypass_autoescape():  # R6
 def test_csp_is_first_and_allows_only_our_stylesheet_and_filter(hostile_build):  # R8
     import base64
     import hashlib
+
     head = hostile_build.split("<head>", 1)[1].lstrip()
     assert head.startswith('<meta http-equiv="Content-Security-Policy"')
     csp = re.search(r'content="([^"]*)"', head).group(1).replace("&#39;", "'")

@@ -13,8 +13,8 @@ import textwrap
 import time
 
 import pytest
-
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+
 from digest.cli import main
 
 # A rebuild with other answers than the first build's, so that every file of the day changes.
@@ -22,14 +22,30 @@ OTHER_MODEL = {"DIGEST_MODEL": "another-model"}
 
 
 def _build(tmp_path, data="data"):
-    return main(["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT),
-                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / data)])
+    return main(
+        [
+            "build",
+            "--date",
+            DEMO_DATE,
+            "--config",
+            str(DEMO_CONFIG),
+            "--snapshot",
+            str(DEMO_SNAPSHOT),
+            "--output",
+            str(tmp_path / "site"),
+            "--data",
+            str(tmp_path / data),
+        ]
+    )
 
 
 def _files(root) -> dict[str, bytes]:
     """The files under `root` that are served (temp files and folders start with "." and are not)."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    }
 
 
 def _published(tmp_path) -> dict[str, bytes]:
@@ -46,8 +62,24 @@ def _publication_writes(tmp_path, monkeypatch) -> int:
         monkeypatch.setenv(name, value)
     scratch = tmp_path / "scratch"
     shutil.copytree(tmp_path / "site", scratch / "site")
-    assert main(["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT),
-                 "--output", str(scratch / "site"), "--data", str(scratch / "data")]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--date",
+                DEMO_DATE,
+                "--config",
+                str(DEMO_CONFIG),
+                "--snapshot",
+                str(DEMO_SNAPSHOT),
+                "--output",
+                str(scratch / "site"),
+                "--data",
+                str(scratch / "data"),
+            ]
+        )
+        == 0
+    )
     monkeypatch.setattr("digest.files.os.fsync", real)
     return count[0]
 
@@ -65,11 +97,12 @@ def test_a_full_disk_at_any_write_of_the_publication_changes_nothing(published, 
         count = [0]
         real = os.fsync
 
-        def full_disk(fd, nth=nth, count=count):
+        def full_disk(fd, nth=nth, count=count, real=real):
             count[0] += 1
             if count[0] == nth:
                 raise OSError(errno.ENOSPC, "No space left on device")
             real(fd)
+
         monkeypatch.setattr("digest.files.os.fsync", full_disk)
         assert _build(tmp_path, data=f"data-{nth}") == 1, nth
         monkeypatch.setattr("digest.files.os.fsync", real)
@@ -85,7 +118,11 @@ def test_a_kill_at_any_write_of_the_publication_changes_nothing(published, tmp_p
     flag = tmp_path / "writing"
     for nth in range(1, writes + 1, 3):  # every third write keeps the test short; each is the same code path
         flag.unlink(missing_ok=True)
-        child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(f"""
             import os, sys, time
             import digest.files
             real, count = os.fsync, [0]
@@ -100,7 +137,12 @@ def test_a_kill_at_any_write_of_the_publication_changes_nothing(published, tmp_p
             sys.exit(main(["build", "--date", {DEMO_DATE!r}, "--config", {str(DEMO_CONFIG)!r}, "--snapshot",
                            {str(DEMO_SNAPSHOT)!r}, "--output", {str(tmp_path / "site")!r}, "--data",
                            {str(tmp_path / "data")!r}]))
-        """)], env={**os.environ, **OTHER_MODEL}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        """),
+            ],
+            env={**os.environ, **OTHER_MODEL},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while not flag.exists() and time.monotonic() < deadline:
             time.sleep(0.01)

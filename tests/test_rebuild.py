@@ -10,6 +10,7 @@ import shutil
 import socket
 
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+
 from digest.cli import main
 from digest.commands import llm_client
 from digest.config import load_config, resolve_endpoint
@@ -20,8 +21,22 @@ from digest.pipeline import Deps, build
 
 
 def _build(tmp_path, data="data", *extra):
-    return main(["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT),
-                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / data), *extra])
+    return main(
+        [
+            "build",
+            "--date",
+            DEMO_DATE,
+            "--config",
+            str(DEMO_CONFIG),
+            "--snapshot",
+            str(DEMO_SNAPSHOT),
+            "--output",
+            str(tmp_path / "site"),
+            "--data",
+            str(tmp_path / data),
+            *extra,
+        ]
+    )
 
 
 def _closed_port() -> int:
@@ -59,9 +74,14 @@ def test_one_process_builds_twice_with_the_same_dependencies(fake_llm, tmp_path)
     endpoint = resolve_endpoint(config.llm)
     day = dt.date.fromisoformat(DEMO_DATE)
     with AnswerCache(tmp_path / "cache.sqlite") as cache:
-        deps = Deps(source=ReplaySource(SnapshotStore(DEMO_SNAPSHOT, day)), endpoint=endpoint,
-                    llm=functools.partial(llm_client, config, endpoint, 4, cache), output=tmp_path / "site",
-                    data=tmp_path / "data", pacer=Pacer(0))
+        deps = Deps(
+            source=ReplaySource(SnapshotStore(DEMO_SNAPSHOT, day)),
+            endpoint=endpoint,
+            llm=functools.partial(llm_client, config, endpoint, 4, cache),
+            output=tmp_path / "site",
+            data=tmp_path / "data",
+            pacer=Pacer(0),
+        )
         first = build(config, deps)
         second = build(config, deps)  # a new event loop and client; the cache is shared
     assert first.exit_status == second.exit_status == 0
@@ -82,8 +102,22 @@ def _failing_snapshot(tmp_path, failing) -> str:
 
 
 def _rebuild(tmp_path, snapshot, *extra, config=DEMO_CONFIG, data="rebuild-data"):
-    return main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", snapshot,
-                 "--output", str(tmp_path / "site"), "--data", str(tmp_path / data), *extra])
+    return main(
+        [
+            "build",
+            "--date",
+            DEMO_DATE,
+            "--config",
+            str(config),
+            "--snapshot",
+            snapshot,
+            "--output",
+            str(tmp_path / "site"),
+            "--data",
+            str(tmp_path / data),
+            *extra,
+        ]
+    )
 
 
 def _day(tmp_path) -> dict:

@@ -7,24 +7,24 @@ import json
 import shutil
 
 import pytest
-
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
+from safe_html import assert_safe_html
+
 from digest.cli import main
-from digest.config import PapersConfig, resolve_endpoint, LLMConfig
+from digest.config import LLMConfig, PapersConfig, resolve_endpoint
 from digest.fetch.arxiv import parse_api
 from digest.fetch.store import SnapshotStore
 from digest.llm.client import LLMClient
 from digest.models import Digest, Overview, PaperWriteup, Section
 from digest.select import earlier_writeups, select_papers
 from digest.write.triage import rank_papers, rank_without_model
-from safe_html import assert_safe_html
 
 DAY = dt.date.fromisoformat(DEMO_DATE)
 PAPERS = parse_api(SnapshotStore(DEMO_SNAPSHOT, DAY).load("arxiv-api").body)
 
 
 def _typed(*types):
-    return [p.model_copy(update={"announce_type": t}) for p, t in zip(PAPERS, types)]
+    return [p.model_copy(update={"announce_type": t}) for p, t in zip(PAPERS, types, strict=False)]
 
 
 def test_replacements_are_listed_skipped_or_written_as_configured():  # F16
@@ -44,21 +44,28 @@ def test_keyword_filters_match_whole_words_in_title_or_abstract():
     kept = select_papers(PAPERS, PapersConfig(include=["AGENT"]))
     assert kept.candidates == agents and kept.filtered_out == len(PAPERS) - len(agents)
     dropped = select_papers(PAPERS, PapersConfig(exclude=["agent"]))
-    assert not set(p.arxiv_id for p in dropped.candidates) & {p.arxiv_id for p in agents}
+    assert not {p.arxiv_id for p in dropped.candidates} & {p.arxiv_id for p in agents}
     assert select_papers(PAPERS, PapersConfig(include=["agen"])).candidates == []  # whole words only
 
 
 def _digest(day: dt.date, papers) -> Digest:
     pending = Section(status="unavailable", error="x")
-    return Digest(date=day, generated_at=dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc), version="t",
-                  papers=[PaperWriteup(paper=p, summary=pending, review=pending, directions=pending) for p in papers],
-                  topics=[], overview=Section(status="ok", content=Overview(overview="x" * 30)), sources=[])
+    return Digest(
+        date=day,
+        generated_at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC),
+        version="t",
+        papers=[PaperWriteup(paper=p, summary=pending, review=pending, directions=pending) for p in papers],
+        topics=[],
+        overview=Section(status="ok", content=Overview(overview="x" * 30)),
+        sources=[],
+    )
 
 
 def test_a_paper_written_up_earlier_is_listed_unless_its_abstract_changed():
     first, second, third = PAPERS[:3]
-    earlier = earlier_writeups([_digest(DAY - dt.timedelta(days=2), [first, second]),
-                                _digest(DAY + dt.timedelta(days=1), [third])], DAY)  # a later day does not count
+    earlier = earlier_writeups(
+        [_digest(DAY - dt.timedelta(days=2), [first, second]), _digest(DAY + dt.timedelta(days=1), [third])], DAY
+    )  # a later day does not count
     changed = second.model_copy(update={"summary": second.summary + " We also release the code.", "version": 2})
     reflowed = first.model_copy(update={"summary": "  " + first.summary.replace(" ", "\n", 3)})
     chosen = select_papers([reflowed, changed, third], PapersConfig(), earlier)
@@ -76,6 +83,7 @@ def _rank(fake_llm, cfg):
             return await rank_papers(PAPERS, cfg, llm, "triage-model")
         finally:
             await llm.close()
+
     return asyncio.run(go())
 
 
@@ -85,7 +93,9 @@ def test_triage_keeps_the_best_scored_papers_joined_by_number(fake_llm):
     agents = [p for p in PAPERS if "agent" in p.title.lower()]  # the fake scores these 9, the rest 3
     assert 0 < len(agents) < 5
     assert chosen[: len(agents)] == agents and len(chosen) == 5 and error is None
-    assert chosen[len(agents):] == [p for p in PAPERS if p not in agents][: 5 - len(agents)]  # ties: announcement order
+    assert (
+        chosen[len(agents) :] == [p for p in PAPERS if p not in agents][: 5 - len(agents)]
+    )  # ties: announcement order
     assert "scored by triage-model" in how
     assert len(fake_llm.requests) == 4  # 20 papers in batches of 6
 
@@ -128,7 +138,9 @@ def test_the_next_day_lists_papers_already_written_up(fake_llm, tmp_path):  # P1
 
 def test_hugging_face_daily_papers_give_upvotes_per_arxiv_id():
     from conftest import DATA
+
     from digest.fetch.upvotes import UpvotesError, parse_daily_papers
+
     upvotes = parse_daily_papers((DATA / "newsassistant_hf_daily_papers.json").read_bytes())
     assert upvotes == {"2607.26654": 3, "2607.28229": 4, "2607.27851": 2}
     for body in (b"<html>Just a moment...</html>", b'{"error": "Invalid date"}'):
@@ -152,16 +164,37 @@ def test_upvotes_rank_the_candidates_and_a_missing_listing_keeps_announcement_or
 
 def test_a_build_ranked_by_upvotes_writes_up_the_most_upvoted(fake_llm, tmp_path):
     from digest.fetch.store import RawResponse
+
     snap = tmp_path / "snap"
     shutil.copytree(DEMO_SNAPSHOT / DEMO_DATE, snap / DEMO_DATE)
-    listing = json.dumps([{"paper": {"id": PAPERS[12].arxiv_id, "upvotes": 40}},
-                          {"paper": {"id": PAPERS[5].arxiv_id, "upvotes": 7}}]).encode()
-    SnapshotStore(snap, DAY).save(RawResponse(name="huggingface-daily-papers", url="https://huggingface.co/api/x",
-                                              status=200, body=listing, fetched_at=dt.datetime.now(dt.timezone.utc)))
+    listing = json.dumps(
+        [{"paper": {"id": PAPERS[12].arxiv_id, "upvotes": 40}}, {"paper": {"id": PAPERS[5].arxiv_id, "upvotes": 7}}]
+    ).encode()
+    SnapshotStore(snap, DAY).save(
+        RawResponse(
+            name="huggingface-daily-papers",
+            url="https://huggingface.co/api/x",
+            status=200,
+            body=listing,
+            fetched_at=dt.datetime.now(dt.UTC),
+        )
+    )
     config = tmp_path / "ranked.yaml"
     config.write_text(DEMO_CONFIG.read_text().replace("papers:\n", "papers:\n  rank: upvotes\n", 1))
     assert "rank: upvotes" in config.read_text()
-    main(["build", "--date", DEMO_DATE, "--config", str(config), "--snapshot", str(snap), "--output", str(tmp_path / "s")])
+    main(
+        [
+            "build",
+            "--date",
+            DEMO_DATE,
+            "--config",
+            str(config),
+            "--snapshot",
+            str(snap),
+            "--output",
+            str(tmp_path / "s"),
+        ]
+    )
     digest = json.loads((tmp_path / "s" / DEMO_DATE / "digest.json").read_text())["digest"]
     written = [w["paper"]["arxiv_id"] for w in digest["papers"]]
     assert written[:2] == [PAPERS[12].arxiv_id, PAPERS[5].arxiv_id] and len(written) == 10

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import feedparser
 import pytest
-
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
+from safe_html import assert_safe_html
+
 from digest.cli import main
 from digest.config import ArxivConfig, SiteConfig, load_config
 from digest.fetch.arxiv import fetch_papers
 from digest.fetch.sources import Pacer, ReplaySource
 from digest.fetch.store import SnapshotStore
 from digest.models import Digest
-from safe_html import assert_safe_html
 from digest.render.html import paper_anchor, paper_page
 from digest.render.publish import publish, render_site
 from digest.render.site import SCHEMA_VERSION, load_digests
@@ -24,8 +24,22 @@ from digest.render.site import SCHEMA_VERSION, load_digests
 
 def _two_days(tmp_path):
     site = tmp_path / "site"
-    assert main(["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT),
-                 "--output", str(site)]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--date",
+                DEMO_DATE,
+                "--config",
+                str(DEMO_CONFIG),
+                "--snapshot",
+                str(DEMO_SNAPSHOT),
+                "--output",
+                str(site),
+            ]
+        )
+        == 0
+    )
     [today] = load_digests(site)
     earlier = today.model_copy(update={"date": dt.date(2026, 4, 29), "topics": today.topics[:1]})
     publish(earlier, site, SiteConfig(url="https://digest.example/"))
@@ -47,7 +61,9 @@ def test_archive_lists_days_newest_first_with_counts(fake_llm, tmp_path):
     assert_safe_html(archive)
     page = Page(archive)
     assert [i for i in page.ids if i.startswith("day-")] == ["day-2026-04-30", "day-2026-04-29"]
-    assert f"{len(today.papers)} papers · {today.article_count} news articles · {len(today.topics)} topics" in page.plain
+    assert (
+        f"{len(today.papers)} papers · {today.article_count} news articles · {len(today.topics)} topics" in page.plain
+    )
     assert "2026-04-30/index.html" in page.hrefs and "feed.xml" in page.hrefs
 
 
@@ -55,7 +71,10 @@ def test_atom_feed_has_one_entry_per_day(fake_llm, tmp_path):
     site, today, _ = _two_days(tmp_path)
     feed = feedparser.parse((site / "feed.xml").read_bytes())
     assert feed.version == "atom10" and not feed.bozo
-    assert sorted(e.link for e in feed.entries) == ["https://digest.example/2026-04-29/", "https://digest.example/2026-04-30/"]
+    assert sorted(e.link for e in feed.entries) == [
+        "https://digest.example/2026-04-29/",
+        "https://digest.example/2026-04-30/",
+    ]
     assert all(e.summary.startswith("Fake overview") for e in feed.entries)
 
 
@@ -88,6 +107,7 @@ def test_render_rebuilds_pages_from_json_without_llm(fake_llm, tmp_path):
 
 def test_publishing_a_day_rewrites_only_it_and_its_neighbours(fake_llm, tmp_path):
     from digest.render.publish import publish
+
     site, _, _ = _two_days(tmp_path)  # 2026-04-29 and 2026-04-30
     [old, new] = load_digests(site)
     publish(old.model_copy(update={"date": dt.date(2026, 4, 20)}), site)
@@ -122,7 +142,9 @@ def test_a_large_day_links_to_the_paper_pages_instead_of_inlining(fake_llm, tmp_
     html = (site / "2026-05-01" / "index.html").read_text()
     assert_safe_html(html)
     assert "Overall Evaluation" not in html and 'id="notice-paper-pages"' in html
-    assert f'<details class="toc-papers"><summary>All {len(today.papers)} titles</summary>' in html  # a long contents list folds
+    assert (
+        f'<details class="toc-papers"><summary>All {len(today.papers)} titles</summary>' in html
+    )  # a long contents list folds
     assert html.count("AI Review and Research Directions →") == len(today.papers)
     assert len(list((site / "2026-05-01" / "papers").glob("*.html"))) == len(today.papers)
     inline = (site / "2026-04-29" / "index.html").read_text()  # same papers, rendered at the default limit
@@ -144,6 +166,7 @@ def test_the_documented_schema_is_the_models_and_describes_a_built_day(fake_llm,
     import jsonschema
 
     from digest.render.site import json_schema
+
     committed = json.loads((Path(__file__).parent.parent / "docs" / "digest.schema.json").read_text())
     assert committed == json_schema(), "docs/digest.schema.json is out of date: digest schema > docs/digest.schema.json"
     site, _, _ = _two_days(tmp_path)
@@ -158,22 +181,31 @@ def test_the_documented_schema_is_the_models_and_describes_a_built_day(fake_llm,
 def _plain_texts(site: Path, day: str) -> dict[str, str]:
     """The reader-visible text of the day's page, a paper page, the archive and the feed."""
     paper = next((site / day / "papers").glob("*.html"))
-    pages = {name: Page(path.read_text()).plain for name, path in
-             (("page", site / day / "index.html"), ("paper page", paper), ("archive", site / "index.html"))}
+    pages = {
+        name: Page(path.read_text()).plain
+        for name, path in (("page", site / day / "index.html"), ("paper page", paper), ("archive", site / "index.html"))
+    }
     feed = feedparser.parse((site / "feed.xml").read_bytes())
     return pages | {"feed": " ".join(e.summary for e in feed.entries)}
 
 
 def test_every_count_agrees_in_number(fake_llm, tmp_path):
     from digest.models import Section, Usage
+
     site, today, _ = _two_days(tmp_path)
     topic = today.topics[0]
     news = next(a for a in topic.articles if a.kind == "news")
-    one = today.model_copy(update={
-        "date": dt.date(2026, 5, 1), "papers": today.papers[:1], "filtered_out": 1,
-        "topics": [topic.model_copy(update={"articles": [news]})], "usage": Usage(calls=1, prompt_tokens=1),
-        "overview": Section(status="unavailable", error="the model failed"),  # the feed then counts instead
-        "sources": [*today.sources, today.sources[0].model_copy(update={"state": "failed", "reason": "HTTP 500"})]})
+    one = today.model_copy(
+        update={
+            "date": dt.date(2026, 5, 1),
+            "papers": today.papers[:1],
+            "filtered_out": 1,
+            "topics": [topic.model_copy(update={"articles": [news]})],
+            "usage": Usage(calls=1, prompt_tokens=1),
+            "overview": Section(status="unavailable", error="the model failed"),  # the feed then counts instead
+            "sources": [*today.sources, today.sources[0].model_copy(update={"state": "failed", "reason": "HTTP 500"})],
+        }
+    )
     publish(one, site, SiteConfig(inline_max=0))
     texts = _plain_texts(site, "2026-05-01")
     assert "1 paper · 1 news article · 1 topic" in texts["page"] and "1 paper summarized" in texts["page"]
@@ -188,8 +220,17 @@ def test_every_count_agrees_in_number(fake_llm, tmp_path):
 
 def test_sections_name_their_model_and_input_but_no_internals(fake_llm, tmp_path):
     site = tmp_path / "site"
-    build = ["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT),
-             "--output", str(site)]
+    build = [
+        "build",
+        "--date",
+        DEMO_DATE,
+        "--config",
+        str(DEMO_CONFIG),
+        "--snapshot",
+        str(DEMO_SNAPSHOT),
+        "--output",
+        str(site),
+    ]
     assert main(build) == 0
     calls = len(fake_llm.requests)
     assert main(build) == 0 and len(fake_llm.requests) == calls  # a rebuild: every section from the answer cache
@@ -200,9 +241,11 @@ def test_sections_name_their_model_and_input_but_no_internals(fake_llm, tmp_path
     paper = next((site / "2026-05-01" / "papers").glob("*.html")).read_text()
     for html in ((site / day / "index.html").read_text() for day in (DEMO_DATE, "2026-05-01")):
         lines = set(re.findall(r'<p class="provenance">(.*?)</p>', html + paper))
-        assert lines == {"Generated by: gpt-4o-mini · from the abstract",
-                         "Generated by: gpt-4o-mini · from the linked articles",
-                         "Generated by: gpt-4o-mini · from today&#39;s papers and news"}  # the overview
+        assert lines == {
+            "Generated by: gpt-4o-mini · from the abstract",
+            "Generated by: gpt-4o-mini · from the linked articles",
+            "Generated by: gpt-4o-mini · from today&#39;s papers and news",
+        }  # the overview
         assert set(re.findall(r'<span class="badge">(.*?)</span>', html + paper)) == {"abstract only"}
     notice = re.search(r'id="notice-topic-plan">(.*?)</p>', (site / "2026-05-01" / "index.html").read_text())
     assert notice.group(1) == "Today's news could not be sorted into topics, so it is grouped by source."
@@ -211,8 +254,10 @@ def test_sections_name_their_model_and_input_but_no_internals(fake_llm, tmp_path
 def test_a_rerender_leaves_the_feed_byte_for_byte_unchanged(fake_llm, tmp_path):
     site, today, earlier = _two_days(tmp_path)
     (site / "feed.xml").unlink()  # as if never published with a URL
-    for url, ids in ((None, "urn:paperbot-daily-digest:{}"),
-                     ("https://digest.example/site/", "https://digest.example/site/{}/")):
+    for url, ids in (
+        (None, "urn:paperbot-daily-digest:{}"),
+        ("https://digest.example/site/", "https://digest.example/site/{}/"),
+    ):
         render_site(site, SiteConfig(url=url))
         first = (site / "feed.xml").read_bytes()
         time.sleep(0.01)  # a clock-derived time would differ
@@ -239,11 +284,16 @@ def test_a_day_without_a_mailing_says_so(fake_llm, tmp_path, day, why):
     nothing = ReplaySource(SnapshotStore(tmp_path / "empty", date))  # a request would fail, and show
     papers, statuses, backfilled = fetch_papers(ArxivConfig(holidays=[dt.date(2026, 11, 26)]), date, nothing, Pacer(0))
     news = [s for s in today.sources if not s.source.startswith("arxiv")]
-    publish(today.model_copy(update={"date": date, "papers": papers, "backfilled": backfilled,
-                                     "sources": statuses + news}), site)
+    publish(
+        today.model_copy(update={"date": date, "papers": papers, "backfilled": backfilled, "sources": statuses + news}),
+        site,
+    )
     page = Page((site / day / "index.html").read_text()).plain
     assert f"No arXiv mailing today ({why})." in page and "No new arXiv announcements" not in page
-    assert f"no arXiv mailing ({why}) · {today.article_count} news articles" in Page((site / "index.html").read_text()).plain
+    assert (
+        f"no arXiv mailing ({why}) · {today.article_count} news articles"
+        in Page((site / "index.html").read_text()).plain
+    )
 
 
 def test_a_day_whose_arxiv_requests_all_failed_says_which_and_is_not_backfilled(fake_llm, tmp_path):
@@ -252,14 +302,30 @@ def test_a_day_whose_arxiv_requests_all_failed_says_which_and_is_not_backfilled(
     for feed in load_config(DEMO_CONFIG).news.feeds:  # the news of the day; every arXiv request fails
         snap.save(demo.load(f"feed-{feed.name}"))
     site = tmp_path / "site"
-    assert main(["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(tmp_path / "snap"),
-                 "--output", str(site)]) == 3  # published, degraded
+    assert (
+        main(
+            [
+                "build",
+                "--date",
+                DEMO_DATE,
+                "--config",
+                str(DEMO_CONFIG),
+                "--snapshot",
+                str(tmp_path / "snap"),
+                "--output",
+                str(site),
+            ]
+        )
+        == 3
+    )  # published, degraded
     [day] = load_digests(site)
     assert day.backfilled and not day.papers  # the export API was asked, and failed too
     html = (site / DEMO_DATE / "index.html").read_text()
     page, archive = Page(html).plain, Page((site / "index.html").read_text()).plain
     assert "Backfilled" not in page and "No new arXiv announcements" not in page and "backfilled" not in archive
     notice = Page(re.search(r'<p class="notice" id="notice-no-papers">.*?</p>', html).group(0)).plain
-    assert notice == ("Today's papers could not be fetched: arXiv's cs.AI announcement feed failed (not in the "
-                      "snapshot); arXiv's cs.CL announcement feed failed (not in the snapshot); arXiv's cs.LG "
-                      "announcement feed failed (not in the snapshot); the arXiv export API failed (not in the snapshot).")
+    assert notice == (
+        "Today's papers could not be fetched: arXiv's cs.AI announcement feed failed (not in the "
+        "snapshot); arXiv's cs.CL announcement feed failed (not in the snapshot); arXiv's cs.LG "
+        "announcement feed failed (not in the snapshot); the arXiv export API failed (not in the snapshot)."
+    )

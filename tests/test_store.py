@@ -6,11 +6,12 @@ import json
 import shutil
 
 from conftest import DEMO_SNAPSHOT
+
 from digest.fetch.sources import ReplaySource
 from digest.fetch.store import RawResponse, SnapshotStore, file_name
 
 DAY = dt.date(2026, 4, 30)
-FETCHED = dt.datetime(2026, 4, 30, 6, tzinfo=dt.timezone.utc)
+FETCHED = dt.datetime(2026, 4, 30, 6, tzinfo=dt.UTC)
 # Names that read alike: the earlier naming (runs of other characters made one '-') stored the first
 # four pairs in one file each (the third on a case-insensitive file system); "../x" must stay in the folder.
 ALIKE = ["feed-Open AI", "feed-Open-AI", "feed-a/b", "feed-a b", "feed-OpenAI", "feed-openai", "feed-..-x", "feed-../x"]
@@ -19,8 +20,11 @@ ALIKE = ["feed-Open AI", "feed-Open-AI", "feed-a/b", "feed-a b", "feed-OpenAI", 
 def test_names_that_read_alike_are_stored_and_replayed_apart(tmp_path):
     store = SnapshotStore(tmp_path, DAY)
     for name in ALIKE:
-        store.save(RawResponse(name=name, url=f"https://{len(name)}.example", status=200, body=f"<{name}>".encode(),
-                               fetched_at=FETCHED))
+        store.save(
+            RawResponse(
+                name=name, url=f"https://{len(name)}.example", status=200, body=f"<{name}>".encode(), fetched_at=FETCHED
+            )
+        )
     files = [p.name for p in store.dir.iterdir() if p.name != "index.json"]
     assert len(files) == len(ALIKE) and len({f.casefold() for f in files}) == len(ALIKE)  # case-insensitive too
     assert all(p.parent == store.dir for p in tmp_path.rglob("*.body"))  # "../x" stays inside

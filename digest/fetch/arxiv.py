@@ -32,7 +32,9 @@ from digest.words import plural
 ARXIV_TZ = ZoneInfo("America/New_York")
 # "arXiv:2604.21935v1 Announce Type: new \nAbstract: ..." (rss.arxiv.org item description)
 _RSS_DESCRIPTION = re.compile(r"^arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.S)
-_ID_VERSION = re.compile(r"(?:arxiv\.org/abs/|oai:arXiv\.org:|^)([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v(\d+))?$")
+_ID_VERSION = re.compile(
+    r"(?:arxiv\.org/abs/|oai:arXiv\.org:|^)([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v(\d+))?$"
+)
 
 
 MAX_OAI_PAGES = 20  # an OAI page holds about 1,000 records: a day of cs fits in a few
@@ -72,7 +74,7 @@ def split_id(raw: str) -> tuple[str, int]:
 
 
 def _when(struct) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(calendar.timegm(struct), dt.timezone.utc) if struct else None
+    return dt.datetime.fromtimestamp(calendar.timegm(struct), dt.UTC) if struct else None
 
 
 def _parse(body: bytes, what: str) -> feedparser.FeedParserDict:
@@ -95,20 +97,22 @@ def parse_rss(body: bytes) -> Announcement:
     for entry in parsed.entries:
         arxiv_id, version = split_id(entry.get("id") or entry.get("link", ""))
         tags = [t["term"] for t in entry.get("tags", []) if t.get("term")]
-        papers.append(Paper(
-            arxiv_id=arxiv_id,
-            version=version,
-            title=clean_text(entry.get("title", "")),
-            # dc:creator is one comma-separated field; its markup goes before it is split
-            authors=[a.strip() for a in clean_text(entry.get("author", "")).split(",") if a.strip()],
-            summary=clean_text(_RSS_DESCRIPTION.sub("", entry.get("summary", ""))),
-            categories=tags,
-            primary_category=tags[0] if tags else "",
-            announce_type=entry.get("arxiv_announce_type", "new").strip(),
-            published=_when(entry.get("published_parsed")),
-            instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
-            **arxiv_links(arxiv_id),
-        ))
+        papers.append(
+            Paper(
+                arxiv_id=arxiv_id,
+                version=version,
+                title=clean_text(entry.get("title", "")),
+                # dc:creator is one comma-separated field; its markup goes before it is split
+                authors=[a.strip() for a in clean_text(entry.get("author", "")).split(",") if a.strip()],
+                summary=clean_text(_RSS_DESCRIPTION.sub("", entry.get("summary", ""))),
+                categories=tags,
+                primary_category=tags[0] if tags else "",
+                announce_type=entry.get("arxiv_announce_type", "new").strip(),
+                published=_when(entry.get("published_parsed")),
+                instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
+                **arxiv_links(arxiv_id),
+            )
+        )
     return Announcement(announced, papers)
 
 
@@ -130,23 +134,25 @@ def parse_api_page(body: bytes) -> ApiPage:
             raise ArxivError(f"arXiv API error: {clean_text(entry.get('summary', ''))}")
         arxiv_id, version = split_id(entry.get("id", ""))
         primary = (entry.get("arxiv_primary_category") or {}).get("term", "")
-        papers.append(Paper(
-            arxiv_id=arxiv_id,
-            version=version,
-            title=clean_text(entry.get("title", "")),
-            authors=[name for a in entry.get("authors", []) if (name := clean_text(a.get("name", "")))],
-            summary=clean_text(entry.get("summary", "")),
-            categories=[t["term"] for t in entry.get("tags", []) if t.get("term")],
-            primary_category=primary,
-            announce_type="new" if version == 1 else "replace",
-            published=_when(entry.get("published_parsed")),
-            updated=_when(entry.get("updated_parsed")),
-            comment=entry.get("arxiv_comment"),
-            journal_ref=entry.get("arxiv_journal_ref"),
-            doi=entry.get("arxiv_doi"),
-            instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
-            **arxiv_links(arxiv_id),
-        ))
+        papers.append(
+            Paper(
+                arxiv_id=arxiv_id,
+                version=version,
+                title=clean_text(entry.get("title", "")),
+                authors=[name for a in entry.get("authors", []) if (name := clean_text(a.get("name", "")))],
+                summary=clean_text(entry.get("summary", "")),
+                categories=[t["term"] for t in entry.get("tags", []) if t.get("term")],
+                primary_category=primary,
+                announce_type="new" if version == 1 else "replace",
+                published=_when(entry.get("published_parsed")),
+                updated=_when(entry.get("updated_parsed")),
+                comment=entry.get("arxiv_comment"),
+                journal_ref=entry.get("arxiv_journal_ref"),
+                doi=entry.get("arxiv_doi"),
+                instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
+                **arxiv_links(arxiv_id),
+            )
+        )
     return ApiPage(papers, _total(parsed.feed.get("opensearch_totalresults")))
 
 
@@ -165,7 +171,7 @@ def announces_on(date: dt.date, holidays: list[dt.date]) -> bool:
 
 def today(now: dt.datetime | None = None) -> dt.date:
     """The date in arXiv's time zone (US Eastern, DST included) at `now` (default: the clock)."""
-    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(ARXIV_TZ).date()
+    return (now or dt.datetime.now(dt.UTC)).astimezone(ARXIV_TZ).date()
 
 
 def _previous_weekday(day: dt.date) -> dt.date:
@@ -186,8 +192,8 @@ def submission_window(date: dt.date) -> tuple[dt.datetime, dt.datetime]:
     start_day = _previous_weekday(end_day)
     cutoff = dt.time(14, 0, tzinfo=ARXIV_TZ)
     return (
-        dt.datetime.combine(start_day, cutoff).astimezone(dt.timezone.utc),
-        dt.datetime.combine(end_day, cutoff).astimezone(dt.timezone.utc),
+        dt.datetime.combine(start_day, cutoff).astimezone(dt.UTC),
+        dt.datetime.combine(end_day, cutoff).astimezone(dt.UTC),
     )
 
 
@@ -197,8 +203,13 @@ def api_query_url(cfg: ArxivConfig, date: dt.date, start: int = 0, max_results: 
     first, last = submission_window(date)
     cats = " OR ".join(f"cat:{c}" for c in cfg.categories)
     query = f"({cats}) AND submittedDate:[{first:%Y%m%d%H%M} TO {last:%Y%m%d%H%M}]"
-    params = {"search_query": query, "start": start, "max_results": max_results,
-              "sortBy": "submittedDate", "sortOrder": "ascending"}
+    params = {
+        "search_query": query,
+        "start": start,
+        "max_results": max_results,
+        "sortBy": "submittedDate",
+        "sortOrder": "ascending",
+    }
     return f"{cfg.api_url}?{urlencode(params)}"
 
 
@@ -221,8 +232,18 @@ def fetch_papers(
     """
     if not announces_on(date, cfg.holidays):
         why = "a holiday" if date in cfg.holidays else "a weekend day"
-        return [], [SourceStatus(source="arxiv", url=cfg.rss_url, state="empty",
-                                 reason=f"{date.isoformat()} is {why}: arXiv has no mailing")], False
+        return (
+            [],
+            [
+                SourceStatus(
+                    source="arxiv",
+                    url=cfg.rss_url,
+                    state="empty",
+                    reason=f"{date.isoformat()} is {why}: arXiv has no mailing",
+                )
+            ],
+            False,
+        )
     feeds = [_announcement(cfg, category, source, pacer) for category in cfg.categories]
     statuses = [feed.status for feed in feeds]
     today = [feed.items.papers for feed in feeds if feed.items is not None and feed.items.date == date]
@@ -233,9 +254,15 @@ def fetch_papers(
 
 
 def _announcement(cfg: ArxivConfig, category: str, source: Source, pacer: Pacer) -> SourceResult[Announcement]:
-    return fetch_source(source, f"arxiv-rss-{category}", cfg.rss_url.format(category=category),
-                        lambda resp: parse_rss(resp.body), lambda feed: len(feed.papers), pacer=pacer,
-                        explain=lambda resp: _error(resp, "arxiv.rss_url"))
+    return fetch_source(
+        source,
+        f"arxiv-rss-{category}",
+        cfg.rss_url.format(category=category),
+        lambda resp: parse_rss(resp.body),
+        lambda feed: len(feed.papers),
+        pacer=pacer,
+        explain=lambda resp: _error(resp, "arxiv.rss_url"),
+    )
 
 
 def _backfill_api(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer) -> SourceResult[list[Paper]]:
@@ -257,8 +284,12 @@ def _backfill_api(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer)
         result = _api_page(cfg, date, source, pacer, page, start=len(listed))
         if result.items is None:
             if not source.live and result.status.reason == NOT_STORED:  # the live run stopped here
-                return _listed(first, listed, "ok", f"the snapshot holds {len(listed):,} of "
-                                                    f"{plural(total, 'paper')} (no page {page})")
+                return _listed(
+                    first,
+                    listed,
+                    "ok",
+                    f"the snapshot holds {len(listed):,} of {plural(total, 'paper')} (no page {page})",
+                )
             return _cut_short(first, listed, total, f"page {page} failed ({result.status.reason})")
         stop = _why_stop(result.items.papers, page, listed)
         if stop:
@@ -269,16 +300,25 @@ def _backfill_api(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer)
     return _listed(first, listed, "ok", None)
 
 
-def _api_page(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer, page: int,
-              start: int) -> SourceResult[ApiPage]:
+def _api_page(
+    cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer, page: int, start: int
+) -> SourceResult[ApiPage]:
     """Page `page` (from 1) of the day's export-API listing, stored as "arxiv-api" for the first
     (the name snapshots stored before paging use) and "arxiv-api-<page>" after it."""
     name = "arxiv-api" if page == 1 else f"arxiv-api-{page}"
 
     def ask() -> SourceResult[ApiPage]:
-        return fetch_source(source, name, api_query_url(cfg, date, start), lambda resp: parse_api_page(resp.body),
-                            lambda listing: len(listing.papers), label="arxiv-api", pacer=pacer,
-                            explain=lambda resp: _error(resp, "arxiv.api_url"))
+        return fetch_source(
+            source,
+            name,
+            api_query_url(cfg, date, start),
+            lambda resp: parse_api_page(resp.body),
+            lambda listing: len(listing.papers),
+            label="arxiv-api",
+            pacer=pacer,
+            explain=lambda resp: _error(resp, "arxiv.api_url"),
+        )
+
     result = ask()
     if result.status.state == "empty" and source.live:
         # The API lags the announcements and sometimes answers an empty page for a full day:
@@ -286,8 +326,7 @@ def _api_page(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer, pag
         result = ask()
     if result.status.state != "empty":
         return result
-    reason = ("the export API listed no papers twice (it may lag the announcements; a later rebuild can fill "
-              "the day)")
+    reason = "the export API listed no papers twice (it may lag the announcements; a later rebuild can fill the day)"
     return SourceResult(result.items, result.status.model_copy(update={"reason": reason}), name)
 
 
@@ -302,8 +341,9 @@ def _why_stop(papers: list[Paper], page: int, listed: list[Paper]) -> str | None
 
 def _listed(first: SourceStatus, papers: list[Paper], state: str, reason: str | None) -> SourceResult[list[Paper]]:
     """The whole listing's result, under the first page's name and URL."""
-    return SourceResult(papers, first.model_copy(update={"state": state, "items": len(papers), "reason": reason}),
-                        "arxiv-api")
+    return SourceResult(
+        papers, first.model_copy(update={"state": state, "items": len(papers), "reason": reason}), "arxiv-api"
+    )
 
 
 def _cut_short(first: SourceStatus, papers: list[Paper], total: int, why: str) -> SourceResult[list[Paper]]:
@@ -317,9 +357,16 @@ def _backfill_oai(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer)
     papers: list[Paper] = []
     url = first = list_records_url(cfg.oai_url, cfg.oai_set, date)
     for page in range(MAX_OAI_PAGES):
-        result = fetch_source(source, f"arxiv-oai-{page}", url, lambda resp: parse_list_records(resp.body),
-                              lambda listing: len(listing.papers), label="arxiv-oai", pacer=pacer,
-                              explain=lambda resp: _error(resp, "arxiv.oai_url"))
+        result = fetch_source(
+            source,
+            f"arxiv-oai-{page}",
+            url,
+            lambda resp: parse_list_records(resp.body),
+            lambda listing: len(listing.papers),
+            label="arxiv-oai",
+            pacer=pacer,
+            explain=lambda resp: _error(resp, "arxiv.oai_url"),
+        )
         if result.items is None:  # failed
             return SourceResult(papers, result.status, "arxiv-oai-0")
         papers += [p for p in result.items.papers if set(p.categories) & set(cfg.categories)]
@@ -327,9 +374,18 @@ def _backfill_oai(cfg: ArxivConfig, date: dt.date, source: Source, pacer: Pacer)
             status = SourceStatus(source="arxiv-oai", url=first, state="ok" if papers else "empty", items=len(papers))
             return SourceResult(papers, status, "arxiv-oai-0")
         url = list_records_url(cfg.oai_url, cfg.oai_set, date, result.items.token)
-    return SourceResult(papers, SourceStatus(source="arxiv-oai", url=first, state="truncated", items=len(papers),
-                                             reason=f"listed {plural(len(papers), 'paper')}: stopped after "
-                                                    f"{MAX_OAI_PAGES} pages, with more records left"), "arxiv-oai-0")
+    return SourceResult(
+        papers,
+        SourceStatus(
+            source="arxiv-oai",
+            url=first,
+            state="truncated",
+            items=len(papers),
+            reason=f"listed {plural(len(papers), 'paper')}: stopped after "
+            f"{MAX_OAI_PAGES} pages, with more records left",
+        ),
+        "arxiv-oai-0",
+    )
 
 
 def _error(resp: RawResponse, setting: str) -> str | None:

@@ -69,23 +69,25 @@ def parse_feed(body: bytes, feed: FeedConfig, fetched_at: dt.datetime) -> list[A
         if not title:
             continue
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-        published = dt.datetime.fromtimestamp(calendar.timegm(stamp), dt.timezone.utc) if stamp else fetched_at
-        articles.append(Article(
-            id=hashlib.sha256(f"{feed.name}\n{entry.get('id') or link or title}".encode()).hexdigest()[:16],
-            source=feed.name,
-            kind=feed.kind,
-            title=title,
-            link=link,
-            published=min(published, fetched_at),  # a future date is a feed error, not news
-            summary=clean_text(entry.get("summary", ""), SUMMARY_CHARS),
-            instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
-        ))
+        published = dt.datetime.fromtimestamp(calendar.timegm(stamp), dt.UTC) if stamp else fetched_at
+        articles.append(
+            Article(
+                id=hashlib.sha256(f"{feed.name}\n{entry.get('id') or link or title}".encode()).hexdigest()[:16],
+                source=feed.name,
+                kind=feed.kind,
+                title=title,
+                link=link,
+                published=min(published, fetched_at),  # a future date is a feed error, not news
+                summary=clean_text(entry.get("summary", ""), SUMMARY_CHARS),
+                instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
+            )
+        )
     return articles
 
 
 def in_window(articles: list[Article], date: dt.date, days: int, limit: int) -> list[Article]:
     """The newest `limit` articles published within `days` days up to the end of `date` (UTC)."""
-    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), dt.UTC)
     start = end - dt.timedelta(days=days)
     kept = [a for a in articles if a.published and start <= a.published < end]
     return sorted(kept, key=lambda a: a.published, reverse=True)[:limit]
@@ -100,10 +102,13 @@ def feed_problem(body: bytes) -> str | None:
 def _one_feed(feed: FeedConfig, cfg: NewsConfig, date: dt.date, source: Source) -> SourceResult[list[Article]]:
     """The feed's articles in the window; a body the check let through can still fail to parse
     (a snapshot stored before bodies were checked)."""
+
     def parse(resp: RawResponse) -> list[Article]:
         return in_window(parse_feed(resp.body, feed, resp.fetched_at), date, cfg.window_days, cfg.max_per_feed)
-    return fetch_source(source, feed.source_name, feed.url, parse, len, label=feed.name, check=feed_problem,
-                        explain=_gone)
+
+    return fetch_source(
+        source, feed.source_name, feed.url, parse, len, label=feed.name, check=feed_problem, explain=_gone
+    )
 
 
 def _gone(resp: RawResponse) -> str | None:
@@ -111,8 +116,9 @@ def _gone(resp: RawResponse) -> str | None:
     return f"{resp.error}; take the feed out of the config" if resp.status == 410 else resp.error
 
 
-def fetch_news(cfg: NewsConfig, date: dt.date, source: Source,
-               workers: int = FEED_WORKERS) -> tuple[list[Article], list[SourceStatus]]:
+def fetch_news(
+    cfg: NewsConfig, date: dt.date, source: Source, workers: int = FEED_WORKERS
+) -> tuple[list[Article], list[SourceStatus]]:
     """Articles of every configured feed for `date`, and one status per feed (in config order).
 
     Feeds are fetched in parallel (`workers` at a time; the source limits requests per host), so
@@ -133,8 +139,11 @@ def canonical_url(url: str) -> str:
     """`url` without scheme, "www.", fragment, tracking parameters (utm_*, fbclid, gclid) or a
     trailing slash: two links to the same story compare equal."""
     parts = urllib.parse.urlsplit(url.strip())
-    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-             if not k.lower().startswith("utm_") and k.lower() not in ("fbclid", "gclid", "ref")]
+    query = [
+        (k, v)
+        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith("utm_") and k.lower() not in ("fbclid", "gclid", "ref")
+    ]
     host = parts.netloc.lower().removeprefix("www.")
     return f"{host}{parts.path.rstrip('/')}?{urllib.parse.urlencode(sorted(query))}"
 

@@ -28,8 +28,17 @@ log = logging.getLogger(__name__)
 MIN_CHARS = 2000  # less is a stub page or a scanned PDF, not the paper
 MAX_PDF_PAGES = 40
 # Page furniture, references and maths markup: words a model should not spend its window on.
-_DROP = ("//script", "//style", "//nav", "//header", "//footer", "//math", "//*[contains(@class, 'ltx_bibliography')]",
-         "//*[contains(@class, 'ltx_page_footer')]", "//*[contains(@class, 'ltx_authors')]")
+_DROP = (
+    "//script",
+    "//style",
+    "//nav",
+    "//header",
+    "//footer",
+    "//math",
+    "//*[contains(@class, 'ltx_bibliography')]",
+    "//*[contains(@class, 'ltx_page_footer')]",
+    "//*[contains(@class, 'ltx_authors')]",
+)
 
 
 class FulltextError(SourceError):
@@ -80,8 +89,14 @@ def with_fulltext(paper: Paper, cfg: PapersConfig, arxiv: ArxivConfig, source: S
     set, or unchanged when no attempt gives usable text (the reason is logged)."""
     reasons = []
     for kind, url, read in _attempts(paper, cfg.fulltext, arxiv):
-        result = fetch_source(source, f"fulltext-{kind}-{paper.arxiv_id}", url, read, lambda text: 1,  # one text
-                              pacer=pacer)
+        result = fetch_source(
+            source,
+            f"fulltext-{kind}-{paper.arxiv_id}",
+            url,
+            read,
+            lambda text: 1,  # one text
+            pacer=pacer,
+        )
         if result.items is None:  # failed
             reasons.append(f"{kind}: {result.status.reason}")
             continue
@@ -90,8 +105,9 @@ def with_fulltext(paper: Paper, cfg: PapersConfig, arxiv: ArxivConfig, source: S
     return paper
 
 
-def fetch_fulltexts(papers: list[Paper], cfg: PapersConfig, arxiv: ArxivConfig, source: Source,
-                    pacer: Pacer) -> list[Paper]:
+def fetch_fulltexts(
+    papers: list[Paper], cfg: PapersConfig, arxiv: ArxivConfig, source: Source, pacer: Pacer
+) -> list[Paper]:
     """`papers` with their full texts when `cfg.fulltext` asks for them (one paper at a time:
     arXiv allows one connection)."""
     if cfg.fulltext == "abstract":
@@ -99,7 +115,9 @@ def fetch_fulltexts(papers: list[Paper], cfg: PapersConfig, arxiv: ArxivConfig, 
     return [with_fulltext(p, cfg, arxiv, source, pacer) for p in papers]
 
 
-def missing_in_snapshot(papers: list[Paper], cfg: PapersConfig, arxiv: ArxivConfig, source: Source) -> list[SourceStatus]:
+def missing_in_snapshot(
+    papers: list[Paper], cfg: PapersConfig, arxiv: ArxivConfig, source: Source
+) -> list[SourceStatus]:
     """For a replay (`source` not live) that `cfg.fulltext` asks to read papers: a failed status
     for each of `papers` (after fetch_fulltexts) written from its abstract because the snapshot
     holds none of its full-text responses, so the run reports what the replay could not read."""
@@ -108,8 +126,15 @@ def missing_in_snapshot(papers: list[Paper], cfg: PapersConfig, arxiv: ArxivConf
     missing = []
     for paper in papers:
         attempts = _attempts(paper, cfg.fulltext, arxiv)
-        if paper.fulltext is None and all(source.get(f"fulltext-{kind}-{paper.arxiv_id}", url).error == NOT_STORED
-                                          for kind, url, _ in attempts):
-            missing.append(SourceStatus(source=f"fulltext-{paper.arxiv_id}", url=attempts[0][1], state="failed",
-                                        reason="the snapshot holds no full text of it: written from the abstract"))
+        if paper.fulltext is None and all(
+            source.get(f"fulltext-{kind}-{paper.arxiv_id}", url).error == NOT_STORED for kind, url, _ in attempts
+        ):
+            missing.append(
+                SourceStatus(
+                    source=f"fulltext-{paper.arxiv_id}",
+                    url=attempts[0][1],
+                    state="failed",
+                    reason="the snapshot holds no full text of it: written from the abstract",
+                )
+            )
     return missing

@@ -65,15 +65,16 @@ def make_client() -> httpx.Client:
     )
 
 
-def get(client: httpx.Client, name: str, url: str, policy: Policy = Policy(),
-        headers: dict[str, str] | None = None) -> RawResponse:
+def get(
+    client: httpx.Client, name: str, url: str, policy: Policy = Policy(), headers: dict[str, str] | None = None
+) -> RawResponse:
     """GET `url` for source `name` under `policy`; never raises for network, HTTP or policy errors.
 
     `headers` are sent on every hop (If-None-Match, If-Modified-Since). A 304 is returned as is,
     without an error; any other status but 200 is an error (a 410 says the URL is gone for good;
     what to do about it depends on the source, so its module words that).
     """
-    fetched_at = dt.datetime.now(dt.timezone.utc)
+    fetched_at = dt.datetime.now(dt.UTC)
     give_up = time.monotonic() + policy.deadline
     try:
         target = httpx.URL(url)
@@ -86,10 +87,15 @@ def get(client: httpx.Client, name: str, url: str, policy: Policy = Policy(),
                     continue
                 body = read_body(resp, policy, give_up)
                 return RawResponse(
-                    name=name, url=url, status=resp.status_code,
-                    content_type=resp.headers.get("content-type", ""), body=body, fetched_at=fetched_at,
+                    name=name,
+                    url=url,
+                    status=resp.status_code,
+                    content_type=resp.headers.get("content-type", ""),
+                    body=body,
+                    fetched_at=fetched_at,
                     error=_status_error(resp.status_code),
-                    etag=resp.headers.get("etag"), last_modified=resp.headers.get("last-modified"),
+                    etag=resp.headers.get("etag"),
+                    last_modified=resp.headers.get("last-modified"),
                 )
         raise Refused(f"more than {policy.max_redirects} redirects")
     except Refused as exc:

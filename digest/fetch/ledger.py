@@ -63,5 +63,6 @@ class Ledger:
 
     def put(self, name: str, record: SourceRecord) -> None:
         self.records[name] = record
-        write_atomic(self.path, json.dumps({n: r.model_dump(mode="json") for n, r in sorted(self.records.items())},
-                                           indent=1))
+        write_atomic(
+            self.path, json.dumps({n: r.model_dump(mode="json") for n, r in sorted(self.records.items())}, indent=1)
+        )

@@ -42,8 +42,13 @@ def list_records_url(base: str, set_spec: str, date: dt.date, token: str | None 
     if token:
         params = {"verb": "ListRecords", "resumptionToken": token}
     else:
-        params = {"verb": "ListRecords", "metadataPrefix": "arXivRaw", "set": set_spec,
-                  "from": date.isoformat(), "until": date.isoformat()}
+        params = {
+            "verb": "ListRecords",
+            "metadataPrefix": "arXivRaw",
+            "set": set_spec,
+            "from": date.isoformat(),
+            "until": date.isoformat(),
+        }
     return f"{base}?{urlencode(params)}"
 
 
@@ -82,10 +87,17 @@ def _paper(record: etree._Element) -> Paper | None:
     categories = text("categories").split()
     title, abstract = text("title"), text("abstract")
     return Paper(
-        arxiv_id=arxiv_id, version=version, title=title,
+        arxiv_id=arxiv_id,
+        version=version,
+        title=title,
         authors=[a.strip() for a in text("authors").replace(" and ", ", ").split(",") if a.strip()],
-        summary=abstract, categories=categories, primary_category=categories[0] if categories else "",
+        summary=abstract,
+        categories=categories,
+        primary_category=categories[0] if categories else "",
         announce_type="new" if version == 1 else "replace",
-        comment=text("comments") or None, journal_ref=text("journal-ref") or None, doi=text("doi") or None,
-        instructions_for_ai=aimed_at_ai(f"{title} {abstract}"), **arxiv_links(arxiv_id),
+        comment=text("comments") or None,
+        journal_ref=text("journal-ref") or None,
+        doi=text("doi") or None,
+        instructions_for_ai=aimed_at_ai(f"{title} {abstract}"),
+        **arxiv_links(arxiv_id),
     )

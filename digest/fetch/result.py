@@ -41,9 +41,18 @@ def as_received(resp: RawResponse) -> str | None:
     return resp.error
 
 
-def fetch_source(source: Source, name: str, url: str, parse: Callable[[RawResponse], T], count: Callable[[T], int],
-                 *, label: str | None = None, pacer: Pacer | None = None, check: Check | None = None,
-                 explain: Callable[[RawResponse], str | None] = as_received) -> SourceResult[T]:
+def fetch_source(
+    source: Source,
+    name: str,
+    url: str,
+    parse: Callable[[RawResponse], T],
+    count: Callable[[T], int],
+    *,
+    label: str | None = None,
+    pacer: Pacer | None = None,
+    check: Check | None = None,
+    explain: Callable[[RawResponse], str | None] = as_received,
+) -> SourceResult[T]:
     """Get `url` as the stored response `name`, parse it and say how it went; never raises for a
     bad response.
 
@@ -65,8 +74,11 @@ def fetch_source(source: Source, name: str, url: str, parse: Callable[[RawRespon
         return SourceResult(None, status.model_copy(update={"reason": str(exc)}), name)
     n = count(items)
     if resp.stale_from is not None:
-        update = {"state": "stale", "stale_from": resp.stale_from,
-                  "reason": f"{resp.error}; showing the copy fetched on {resp.stale_from.isoformat()}"}
+        update = {
+            "state": "stale",
+            "stale_from": resp.stale_from,
+            "reason": f"{resp.error}; showing the copy fetched on {resp.stale_from.isoformat()}",
+        }
     else:
         update = {"state": "not_modified" if resp.status == 304 else "ok" if n else "empty"}
     return SourceResult(items, status.model_copy(update={"items": n, **update}), name)

@@ -11,7 +11,8 @@ import datetime as dt
 import threading
 import time
 import urllib.parse
-from typing import Callable, Iterator, Protocol
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import httpx
 
@@ -47,9 +48,10 @@ class LiveSource:
 
     live = True
 
-    def __init__(self, client: httpx.Client, store: SnapshotStore, policy: http.Policy = http.Policy(),
-                 per_host: int = 2):
-        self.client, self.store, self.policy, self.per_host = client, store, policy, per_host
+    def __init__(
+        self, client: httpx.Client, store: SnapshotStore, policy: http.Policy | None = None, per_host: int = 2
+    ):
+        self.client, self.store, self.policy, self.per_host = client, store, policy or http.Policy(), per_host
         self.ledger = Ledger(store.root / "sources.json")
         self._lock = threading.Lock()  # feeds are fetched in parallel; the index and ledger are shared files
         self._hosts: dict[str, threading.Semaphore] = {}
@@ -75,8 +77,9 @@ class LiveSource:
             self.store.save(resp)
         return resp
 
-    def _remember(self, name: str, url: str, resp: RawResponse, record: SourceRecord | None,
-                  check: Check) -> RawResponse:
+    def _remember(
+        self, name: str, url: str, resp: RawResponse, record: SourceRecord | None, check: Check
+    ) -> RawResponse:
         """Resolve a 304 or a failure against the last good body, and update the ledger."""
         last = SnapshotStore(self.store.root, record.last_good).load(name) if record and record.last_good else None
         if resp.status == 304 and last is not None:
@@ -84,16 +87,29 @@ class LiveSource:
         problem = resp.error or ("304 without a stored copy" if resp.status == 304 and last is None else None)
         problem = problem or check(resp.body)
         if problem is None:
-            self.ledger.put(name, SourceRecord(url=url, etag=resp.etag or (record and record.etag),
-                                               last_modified=resp.last_modified or (record and record.last_modified),
-                                               last_good=self.store.date))
+            self.ledger.put(
+                name,
+                SourceRecord(
+                    url=url,
+                    etag=resp.etag or (record and record.etag),
+                    last_modified=resp.last_modified or (record and record.last_modified),
+                    last_good=self.store.date,
+                ),
+            )
             return resp
         failures = (record.failures if record else 0) + 1
         self.ledger.put(name, (record or SourceRecord(url=url)).model_copy(update={"failures": failures}))
         if last is None:
             return resp.model_copy(update={"error": problem, "failures": failures, "body": b""})
-        return resp.model_copy(update={"error": problem, "failures": failures, "body": last.body,
-                                       "content_type": last.content_type, "stale_from": record.last_good})
+        return resp.model_copy(
+            update={
+                "error": problem,
+                "failures": failures,
+                "body": last.body,
+                "content_type": last.content_type,
+                "stale_from": record.last_good,
+            }
+        )
 
 
 class ReplaySource:
@@ -111,7 +127,7 @@ class ReplaySource:
     def get(self, name: str, url: str, check: Check | None = None) -> RawResponse:
         resp = self.store.load(name)
         if resp is None:
-            return RawResponse(name=name, url=url, fetched_at=dt.datetime.now(dt.timezone.utc), error=NOT_STORED)
+            return RawResponse(name=name, url=url, fetched_at=dt.datetime.now(dt.UTC), error=NOT_STORED)
         return resp
 
 

@@ -50,6 +50,11 @@ def fetch_upvotes(cfg: PapersConfig, date: dt.date, source: Source) -> tuple[dic
     or the listing failed) and the source's status (none when unused)."""
     if cfg.rank != "upvotes":
         return None, []
-    result = fetch_source(source, SOURCE_NAME, cfg.upvotes_url.format(date=date.isoformat()),
-                          lambda resp: parse_daily_papers(resp.body), len)
+    result = fetch_source(
+        source,
+        SOURCE_NAME,
+        cfg.upvotes_url.format(date=date.isoformat()),
+        lambda resp: parse_daily_papers(resp.body),
+        len,
+    )
     return result.items, [result.status]

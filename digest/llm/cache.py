@@ -57,8 +57,10 @@ def migrate(db: sqlite3.Connection) -> int:
     """
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
-        raise CacheError(f"the LLM cache has schema version {version}, newer than this digest's {SCHEMA_VERSION}: "
-                         "upgrade the digest or name another file with --cache")
+        raise CacheError(
+            f"the LLM cache has schema version {version}, newer than this digest's {SCHEMA_VERSION}: "
+            "upgrade the digest or name another file with --cache"
+        )
     for n in range(version, SCHEMA_VERSION):
         with db:  # one transaction: a killed upgrade leaves the file at the previous version
             db.execute(MIGRATIONS[n])
@@ -107,8 +109,16 @@ class AnswerCache:
         ).fetchone()
         return Cached(*row) if row else None
 
-    def put(self, key: str, prompt_ref: str, model: str, answer: str, prompt_tokens: int, completion_tokens: int,
-            cost_usd: float = 0.0) -> None:
+    def put(
+        self,
+        key: str,
+        prompt_ref: str,
+        model: str,
+        answer: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost_usd: float = 0.0,
+    ) -> None:
         """Store one validated answer with its tokens and cost (USD); committed at once so a killed
         run keeps it."""
         self._db.execute(

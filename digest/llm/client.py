@@ -83,9 +83,18 @@ class LLMClient:
     endpoint fails the run (PreflightError) before any section is written without it.
     """
 
-    def __init__(self, endpoint: Endpoint, concurrency: int = 4, timeout: float = 120.0, temperature: float = 0.3,
-                 *, cache: AnswerCache | None = None, budget: Budget | None = None,
-                 prices: dict[str, Price] | None = None, preflight: bool = False):
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        concurrency: int = 4,
+        timeout: float = 120.0,
+        temperature: float = 0.3,
+        *,
+        cache: AnswerCache | None = None,
+        budget: Budget | None = None,
+        prices: dict[str, Price] | None = None,
+        preflight: bool = False,
+    ):
         self.endpoint = endpoint
         self.prices = prices or {}
         self.timeout = timeout
@@ -100,7 +109,10 @@ class LLMClient:
         self._preflight: asyncio.Future | None = None  # the one ping, shared by every caller
         # Our own retry policy below; the SDK's hidden retries would double every wait.
         self._client = openai.AsyncOpenAI(
-            base_url=endpoint.base_url, api_key=endpoint.api_key or "not-needed", max_retries=0, timeout=timeout,
+            base_url=endpoint.base_url,
+            api_key=endpoint.api_key or "not-needed",
+            max_retries=0,
+            timeout=timeout,
         )
 
     async def __aenter__(self) -> LLMClient:
@@ -138,8 +150,9 @@ class LLMClient:
         hit = self.cache.get(request.key)
         if hit is not None:
             self.usage.reuse(hit.prompt_tokens, hit.completion_tokens, hit.cost_usd)
-            return Completion(parse_answer(hit.answer, schema), model, hit.prompt_tokens, hit.completion_tokens,
-                              cached=True)
+            return Completion(
+                parse_answer(hit.answer, schema), model, hit.prompt_tokens, hit.completion_tokens, cached=True
+            )
         if self._wants_preflight:
             await self.preflight()
         answer = await self.send(request)
@@ -148,11 +161,15 @@ class LLMClient:
         except LLMError as problem:
             repaired = await self.send(request.repair(answer.text, str(problem)))
             value = parse_answer(repaired.text, schema)
-            answer = Answer(repaired.text, answer.prompt_tokens + repaired.prompt_tokens,
-                            answer.completion_tokens + repaired.completion_tokens)
+            answer = Answer(
+                repaired.text,
+                answer.prompt_tokens + repaired.prompt_tokens,
+                answer.completion_tokens + repaired.completion_tokens,
+            )
         cost = cost_usd(self.prices.get(model), answer.prompt_tokens, answer.completion_tokens)
-        self.cache.put(request.key, request.prompt_ref, model, answer.text, answer.prompt_tokens,
-                       answer.completion_tokens, cost)
+        self.cache.put(
+            request.key, request.prompt_ref, model, answer.text, answer.prompt_tokens, answer.completion_tokens, cost
+        )
         return Completion(value, model, answer.prompt_tokens, answer.completion_tokens)
 
     async def send(self, request: Request) -> Answer:
@@ -164,10 +181,12 @@ class LLMClient:
             except openai.APIError as exc:
                 transient = classify(exc, attempt)
                 if transient is None:
-                    if isinstance(exc, openai.BadRequestError) and (exc.code == "context_length_exceeded"
-                                                                     or _OVERFLOW.search(exc.message or "")):
-                        raise ContextOverflow(f"{request.model}: the input is longer than the model's context "
-                                              f"window ({_detail(exc)})") from None
+                    if isinstance(exc, openai.BadRequestError) and (
+                        exc.code == "context_length_exceeded" or _OVERFLOW.search(exc.message or "")
+                    ):
+                        raise ContextOverflow(
+                            f"{request.model}: the input is longer than the model's context window ({_detail(exc)})"
+                        ) from None
                     raise LLMError(f"{request.model}: {_detail(exc)}") from None
                 if transient.wait is None or attempt == MAX_ATTEMPTS:
                     self.breaker.record(ok=False)
@@ -184,8 +203,9 @@ class LLMClient:
             # Checked and reserved here, as the request is sent: a check before the wait for a slot
             # would let every call queued at the start through.
             if self.breaker.open:
-                raise LLMError(f"{request.model}: not called: the endpoint failed {self.breaker.threshold} times "
-                               "in a row")
+                raise LLMError(
+                    f"{request.model}: not called: the endpoint failed {self.breaker.threshold} times in a row"
+                )
             reservation = await self._reserve(request)
             self.usage.calls += 1
             charged = False
@@ -194,6 +214,7 @@ class LLMClient:
                 nonlocal charged
                 self._charge(request, reservation, prompt_tokens, completion_tokens)
                 charged = True
+
             try:
                 return await self._post(request, on_usage=charge)
             except openai.APIError:
@@ -235,9 +256,10 @@ class LLMClient:
         and their USD at the model's price. Raises LLMError when the budget has no room for it."""
         prompt_tokens = request.prompt_token_bound()
         try:
-            return await self.budget.reserve(prompt_tokens + request.max_tokens,
-                                             cost_usd(self.prices.get(request.model), prompt_tokens,
-                                                      request.max_tokens))
+            return await self.budget.reserve(
+                prompt_tokens + request.max_tokens,
+                cost_usd(self.prices.get(request.model), prompt_tokens, request.max_tokens),
+            )
         except BudgetSpent as exc:
             raise LLMError(f"{request.model}: not called: {exc}") from None
 
@@ -261,8 +283,10 @@ class LLMClient:
         if prompt_tokens <= 0 or floor < MIN_CHECKED_TOKENS or prompt_tokens >= TRUNCATION_RATIO * floor:
             return
         model = request.model
-        message = (f"{model}: the server read only {prompt_tokens} prompt tokens of at least {floor:.0f}: it cut the "
-                   "input to its context window (raise the server's context length, e.g. Ollama's num_ctx)")
+        message = (
+            f"{model}: the server read only {prompt_tokens} prompt tokens of at least {floor:.0f}: it cut the "
+            "input to its context window (raise the server's context length, e.g. Ollama's num_ctx)"
+        )
         if model not in self._truncating:
             self._truncating.add(model)
             log.warning("%s", message)
@@ -274,4 +298,3 @@ def _detail(exc: Exception) -> str:
     if isinstance(exc, openai.APIStatusError):
         return f"HTTP {exc.status_code}: {exc.message}"
     return str(exc)
-

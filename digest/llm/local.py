@@ -14,8 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 
@@ -81,23 +81,33 @@ def embedded_server(n_ctx: int = 4096, startup_timeout: float = 120.0, log: Path
     model = gguf_path()
     port = free_port()
     cmd = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(model), "--model_alias", EMBEDDED_MODEL,
-        "--host", "127.0.0.1", "--port", str(port),
-        "--n_ctx", str(n_ctx), "--n_threads", str(os.cpu_count() or 2),
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--model_alias",
+        EMBEDDED_MODEL,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(n_ctx),
+        "--n_threads",
+        str(os.cpu_count() or 2),
     ]
-    out = open(log, "ab") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        _wait_ready(proc, base_url, startup_timeout)
-        yield base_url
-    finally:
-        proc.terminate()
+    with contextlib.ExitStack() as files:  # the log stays open while the server runs
+        out = files.enter_context(open(log, "ab")) if log else subprocess.DEVNULL
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        base_url = f"http://127.0.0.1:{port}/v1"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if log:
-            out.close()
+            _wait_ready(proc, base_url, startup_timeout)
+            yield base_url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -154,15 +154,19 @@ class Budget:
         if self.max_calls is not None and self.calls >= self.max_calls:
             return f"the run's budget of {self.max_calls} calls is spent"
         if self.max_tokens is not None and self.tokens_spent + wanted.tokens > self.max_tokens:
-            return (f"the run's budget of {self.max_tokens} tokens is spent "
-                    f"({self.tokens_spent} spent, the request may take {wanted.tokens})")
+            return (
+                f"the run's budget of {self.max_tokens} tokens is spent "
+                f"({self.tokens_spent} spent, the request may take {wanted.tokens})"
+            )
         if self.max_usd is not None and self.usd_spent + wanted.usd > self.max_usd:
-            return (f"the run's budget of {self.max_usd} USD is spent "
-                    f"({self.usd_spent:.6f} spent, the request may cost {wanted.usd:.6f})")
+            return (
+                f"the run's budget of {self.max_usd} USD is spent "
+                f"({self.usd_spent:.6f} spent, the request may cost {wanted.usd:.6f})"
+            )
         return None
 
     def _fits(self, wanted: Reservation) -> bool:
         """Whether `wanted` fits beside what is spent and what requests in flight hold."""
-        return ((self.max_tokens is None
-                 or self.tokens_spent + self.tokens_reserved + wanted.tokens <= self.max_tokens)
-                and (self.max_usd is None or self.usd_spent + self.usd_reserved + wanted.usd <= self.max_usd))
+        return (
+            self.max_tokens is None or self.tokens_spent + self.tokens_reserved + wanted.tokens <= self.max_tokens
+        ) and (self.max_usd is None or self.usd_spent + self.usd_reserved + wanted.usd <= self.max_usd)

@@ -44,6 +44,9 @@ def load_prompt(prompt_id: str) -> Prompt:
         raise ValueError(f"prompt {prompt_id}: needs a [system] and a [user] part")
     system, user = body.split("[user]", 1)
     return Prompt(
-        id=meta["id"], version=meta["version"], max_tokens=meta["max_tokens"],
-        system=system.replace("[system]", "", 1).strip(), user=user.strip(),
+        id=meta["id"],
+        version=meta["version"],
+        max_tokens=meta["max_tokens"],
+        system=system.replace("[system]", "", 1).strip(),
+        user=user.strip(),
     )

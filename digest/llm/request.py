@@ -58,20 +58,30 @@ class Request:
 
     def body(self) -> dict:
         """The OpenAI chat-completions request body."""
-        body = {"model": self.model, "messages": self.messages, "max_tokens": self.max_tokens,
-                "temperature": self.temperature}
+        body = {
+            "model": self.model,
+            "messages": self.messages,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
         if self.response_format is not None:
             body["response_format"] = self.response_format
         return body
 
     def repair(self, answer: str, problem: str) -> Request:
         """This request asked once more: the invalid `answer` quoted back with what is wrong with it."""
-        return replace(self, messages=[
-            *self.messages,
-            {"role": "assistant", "content": answer},
-            {"role": "user", "content": f"That answer was not valid: {problem}. "
-                                        "Answer again with only the corrected JSON object."},
-        ])
+        return replace(
+            self,
+            messages=[
+                *self.messages,
+                {"role": "assistant", "content": answer},
+                {
+                    "role": "user",
+                    "content": f"That answer was not valid: {problem}. "
+                    "Answer again with only the corrected JSON object.",
+                },
+            ],
+        )
 
     def prompt_token_bound(self) -> int:
         """An upper bound on the request's prompt tokens for any common tokenizer."""
@@ -85,18 +95,26 @@ def prompt_token_bound(messages: list[dict], response_format: dict | None) -> in
     return len(sent.encode()) + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) + TEMPLATE_TOKENS_PER_REQUEST
 
 
-def build_request(mode: StructuredOutput, model: str, prompt: Prompt, schema: type[BaseModel], temperature: float,
-                  **values) -> Request:
+def build_request(
+    mode: StructuredOutput, model: str, prompt: Prompt, schema: type[BaseModel], temperature: float, **values
+) -> Request:
     """The request that runs `prompt` filled with `values` on `model`, asking for a JSON object of
     `schema` in structured-output `mode`."""
     messages = prompt.render(**values)
     if mode == "none":
-        messages[0]["content"] += ("\nAnswer with only a JSON object matching this JSON schema:\n"
-                                   + json.dumps(schema.model_json_schema()))
+        messages[0]["content"] += "\nAnswer with only a JSON object matching this JSON schema:\n" + json.dumps(
+            schema.model_json_schema()
+        )
     params = {"temperature": temperature, "max_tokens": prompt.max_tokens, "structured_output": mode}
-    return Request(model=model, prompt_ref=prompt.ref, messages=messages, max_tokens=prompt.max_tokens,
-                   temperature=temperature, response_format=response_format(mode, schema),
-                   key=cache_key(prompt.ref, model, params, messages))
+    return Request(
+        model=model,
+        prompt_ref=prompt.ref,
+        messages=messages,
+        max_tokens=prompt.max_tokens,
+        temperature=temperature,
+        response_format=response_format(mode, schema),
+        key=cache_key(prompt.ref, model, params, messages),
+    )
 
 
 def response_format(mode: StructuredOutput, schema: type[BaseModel]) -> dict | None:

@@ -24,13 +24,13 @@ from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
 from digest.config import SiteConfig
+from digest.hygiene import THINK
 from digest.models import Digest, PaperReview, PaperWriteup, ResearchDirections
 from digest.render import wording
-from digest.hygiene import THINK
 from digest.words import plural
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "a", "br", "h4", "h5"}
-_HREFLESS_LINK = re.compile(r'<a\b(?![^>]*\bhref=)[^>]*>(.*?)</a>', re.S)
+_HREFLESS_LINK = re.compile(r"<a\b(?![^>]*\bhref=)[^>]*>(.*?)</a>", re.S)
 
 
 # A lower-case http(s) scheme followed by a host character: an absolute http(s) URL with a host.
@@ -83,13 +83,20 @@ def paper_page(arxiv_id: str) -> str:
 def _cleaner(allowed: frozenset[str] | None) -> nh3.Cleaner:
     """The sanitizer for links to `allowed` URLs (None: any http(s) URL); built once per set,
     since building costs as much as cleaning a paragraph."""
+
     def keep(tag: str, attr: str, value: str) -> str | None:
         if tag == "a" and attr == "href":
             url = safe_url(value)
             return url if url and (allowed is None or url in allowed) else None
         return value
-    return nh3.Cleaner(tags=ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https"},
-                       link_rel="noopener noreferrer nofollow ugc", attribute_filter=keep)
+
+    return nh3.Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https"},
+        link_rel="noopener noreferrer nofollow ugc",
+        attribute_filter=keep,
+    )
 
 
 def render_markdown(text: str | None, links: Iterable[str] | None = None) -> Markup:
@@ -117,30 +124,40 @@ def _sanitized(text: str, allowed: frozenset[str] | None) -> Markup:
     return Markup(_HREFLESS_LINK.sub(r"\1", clean))
 
 
-REVIEW_PARTS = (("summary_of_content", "1. Summary of Content"), ("weaknesses", "2. Weaknesses"),
-                ("technical_soundness", "3. Technical Soundness"),
-                ("novelty_and_significance", "4. Novelty and Significance"),
-                ("potential_limitations", "5. Potential Limitations or Concerns"),
-                ("overall_evaluation", "6. Overall Evaluation"))
-DIRECTION_PARTS = (("direct_extensions", "1. Direct Extensions of This Work"),
-                   ("novel_directions", "2. Novel Research Directions"),
-                   ("unexplored_problems", "3. Unexplored Problems"),
-                   ("potential_applications", "4. Potential Applications"))
+REVIEW_PARTS = (
+    ("summary_of_content", "1. Summary of Content"),
+    ("weaknesses", "2. Weaknesses"),
+    ("technical_soundness", "3. Technical Soundness"),
+    ("novelty_and_significance", "4. Novelty and Significance"),
+    ("potential_limitations", "5. Potential Limitations or Concerns"),
+    ("overall_evaluation", "6. Overall Evaluation"),
+)
+DIRECTION_PARTS = (
+    ("direct_extensions", "1. Direct Extensions of This Work"),
+    ("novel_directions", "2. Novel Research Directions"),
+    ("unexplored_problems", "3. Unexplored Problems"),
+    ("potential_applications", "4. Potential Applications"),
+)
 
 
 # A review or a set of directions is rendered as one Markdown document with its headings: one
 # conversion and one sanitizer pass per section instead of one per paragraph or list item.
 def review_markdown(review: PaperReview) -> Markup:
     """The six parts of a review under their numbered headings, as sanitized HTML."""
-    return render_markdown("\n\n".join(f"#### {heading}\n\n{getattr(review, field)}" for field, heading in REVIEW_PARTS))
+    return render_markdown(
+        "\n\n".join(f"#### {heading}\n\n{getattr(review, field)}" for field, heading in REVIEW_PARTS)
+    )
 
 
 def directions_markdown(directions: ResearchDirections) -> Markup:
     """The four groups of research directions, each a list under its heading, as sanitized HTML."""
+
     def items(values: list[str]) -> str:
         return "\n".join("- " + " ".join(v.split()) for v in values)  # one line each: stays in its item
-    return render_markdown("\n\n".join(f"#### {heading}\n\n{items(getattr(directions, field))}"
-                                       for field, heading in DIRECTION_PARTS))
+
+    return render_markdown(
+        "\n\n".join(f"#### {heading}\n\n{items(getattr(directions, field))}" for field, heading in DIRECTION_PARTS)
+    )
 
 
 def _unique_slugs(titles: list[str]) -> list[str]:
@@ -158,14 +175,29 @@ def environment() -> jinja2.Environment:
     """The Jinja2 environment of every page: package templates, autoescape, our filters."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("digest", "templates"),
-        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(md=render_markdown, review_md=review_markdown, directions_md=directions_markdown,
-                       safe_url=safe_url, external_link=external_link, anchor=paper_anchor, paper_page=paper_page,
-                       long_date=long_date, plural=plural, from_what=wording.from_what,
-                       source_label=wording.source_label)
-    env.globals.update(no_mailing=wording.no_mailing, arxiv_failures=wording.arxiv_failures,
-                       lists_backfilled_papers=wording.lists_backfilled_papers)
+    env.filters.update(
+        md=render_markdown,
+        review_md=review_markdown,
+        directions_md=directions_markdown,
+        safe_url=safe_url,
+        external_link=external_link,
+        anchor=paper_anchor,
+        paper_page=paper_page,
+        long_date=long_date,
+        plural=plural,
+        from_what=wording.from_what,
+        source_label=wording.source_label,
+    )
+    env.globals.update(
+        no_mailing=wording.no_mailing,
+        arxiv_failures=wording.arxiv_failures,
+        lists_backfilled_papers=wording.lists_backfilled_papers,
+    )
     return env
 
 
@@ -189,13 +221,19 @@ def stylesheet(script: str | None = None) -> tuple[Markup, str]:
     given, exactly the inline `script` (both by hash); nothing else may load or run."""
     css = _asset("digest.css")
     scripts = f"script-src 'sha256-{_sha256(script)}'; " if script else ""
-    csp = (f"default-src 'none'; style-src 'sha256-{_sha256(css)}'; {scripts}img-src 'self'; "
-           "base-uri 'none'; form-action 'none'")
+    csp = (
+        f"default-src 'none'; style-src 'sha256-{_sha256(css)}'; {scripts}img-src 'self'; "
+        "base-uri 'none'; form-action 'none'"
+    )
     return Markup(css), csp
 
 
-def render_page(digest: Digest, previous: dt.date | None = None, following: dt.date | None = None,
-                inline_max: int = SiteConfig().inline_max) -> str:
+def render_page(
+    digest: Digest,
+    previous: dt.date | None = None,
+    following: dt.date | None = None,
+    inline_max: int = SiteConfig().inline_max,
+) -> str:
     """The complete HTML of one day's page; `previous`/`following` are the neighbouring built days.
 
     A day of at most `inline_max` papers carries each review and set of research directions folded
@@ -204,11 +242,21 @@ def render_page(digest: Digest, previous: dt.date | None = None, following: dt.d
     """
     script = _asset("filter.js")
     css, csp = stylesheet(script)
-    return environment().get_template("digest.html.j2").render(
-        d=digest, css=css, csp=csp, script=Markup(script), previous=previous, following=following,
-        inline=len(digest.papers) <= inline_max,
-        topic_slugs=_unique_slugs([t.title for t in digest.topics]),
-        overview_links=[a.link for t in digest.topics for a in t.articles] + [w.paper.abs_url for w in digest.papers],
+    return (
+        environment()
+        .get_template("digest.html.j2")
+        .render(
+            d=digest,
+            css=css,
+            csp=csp,
+            script=Markup(script),
+            previous=previous,
+            following=following,
+            inline=len(digest.papers) <= inline_max,
+            topic_slugs=_unique_slugs([t.title for t in digest.topics]),
+            overview_links=[a.link for t in digest.topics for a in t.articles]
+            + [w.paper.abs_url for w in digest.papers],
+        )
     )
 
 

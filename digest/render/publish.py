@@ -80,11 +80,12 @@ class DayPublication(Publication):
         super().discard()
 
 
-def stage_day(digest: Digest, output: Path, site: SiteConfig = SiteConfig()) -> DayPublication:
+def stage_day(digest: Digest, output: Path, site: SiteConfig | None = None) -> DayPublication:
     """Everything publishing `digest` changes, written under temporary names: the day's folder,
     its neighbours' pages (their previous/next links may change), the archive and the feed. Commit
     it, or discard it. Raises OSError naming the file that could not be written, with whatever was
     staged already removed."""
+    site = site or SiteConfig()
     remove_partial_files(output)
     digests = sorted([d for d in load_digests(output) if d.date != digest.date] + [digest], key=lambda d: d.date)
     i = digests.index(digest)
@@ -93,8 +94,10 @@ def stage_day(digest: Digest, output: Path, site: SiteConfig = SiteConfig()) -> 
         _write_day(staged.staging, digest, _neighbours(digests, i), site, kept_from=staged.day)
         for j in (i - 1, i + 1):
             if 0 <= j < len(digests):
-                staged.write(output / digests[j].date.isoformat() / "index.html",
-                             render_page(digests[j], *_neighbours(digests, j), site.inline_max))
+                staged.write(
+                    output / digests[j].date.isoformat() / "index.html",
+                    render_page(digests[j], *_neighbours(digests, j), site.inline_max),
+                )
         _write_site(staged, output, digests, site)
     except BaseException:
         staged.discard()
@@ -102,23 +105,24 @@ def stage_day(digest: Digest, output: Path, site: SiteConfig = SiteConfig()) -> 
     return staged
 
 
-def publish(digest: Digest, output: Path, site: SiteConfig = SiteConfig()) -> Path:
+def publish(digest: Digest, output: Path, site: SiteConfig | None = None) -> Path:
     """Publish `digest` (stage_day, then commit); returns the path of the day's index.html.
 
     Raises OSError naming the file that could not be written; the published site is then unchanged.
     """
-    staged = stage_day(digest, output, site)
+    staged = stage_day(digest, output, site or SiteConfig())
     staged.commit()
     return staged.page
 
 
-def render_site(output: Path, site: SiteConfig = SiteConfig()) -> list[Digest]:
+def render_site(output: Path, site: SiteConfig | None = None) -> list[Digest]:
     """Re-render every day page and paper page, the archive and the feed from the stored
     digest.json files; no network and no LLM. Returns the digests, oldest first.
 
     Raises SiteError (nothing written) when a day's digest.json cannot be read, and OSError naming
     the file that could not be written (the site is then unchanged).
     """
+    site = site or SiteConfig()
     remove_partial_files(output)
     digests = load_digests(output, strict=True)
     staged = Publication()

@@ -50,8 +50,9 @@ class SiteError(DigestError):
 
 def digest_json(digest: Digest) -> str:
     """The text of `<date>/digest.json`: {"schema_version": 1, "digest": <Digest>}."""
-    return json.dumps({"schema_version": SCHEMA_VERSION, "digest": digest.model_dump(mode="json")},
-                      ensure_ascii=False, indent=1)
+    return json.dumps(
+        {"schema_version": SCHEMA_VERSION, "digest": digest.model_dump(mode="json")}, ensure_ascii=False, indent=1
+    )
 
 
 def load_digests(output: Path, strict: bool = False) -> list[Digest]:
@@ -113,8 +114,14 @@ def _read_day(folder: Path) -> Digest | None:
 def render_archive(digests: list[Digest]) -> str:
     """The archive page: every date, newest first, with counts and top headlines."""
     css, csp = stylesheet()
-    return environment().get_template("archive.html.j2").render(
-        days=list(reversed(digests)), css=css, csp=csp,
+    return (
+        environment()
+        .get_template("archive.html.j2")
+        .render(
+            days=list(reversed(digests)),
+            css=css,
+            csp=csp,
+        )
     )
 
 
@@ -145,9 +152,10 @@ def render_feed(digests: list[Digest], site_url: str | None) -> str:
         entry.published(d.generated_at)
         entry.updated(d.generated_at)
         overview = d.overview.content.overview if d.overview.status == "ok" else ""
-        entry.summary(overview or f"{plural(len(d.papers), 'paper')}, {plural(d.article_count, 'news article')}, "
-                                  f"{plural(len(d.topics), 'topic')}.")
-    fg.updated(max((d.generated_at for d in days), default=dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)))
+        entry.summary(
+            overview
+            or f"{plural(len(d.papers), 'paper')}, {plural(d.article_count, 'news article')}, "
+            f"{plural(len(d.topics), 'topic')}."
+        )
+    fg.updated(max((d.generated_at for d in days), default=dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))
     return fg.atom_str(pretty=True).decode("utf-8")
-
-

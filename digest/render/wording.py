@@ -15,8 +15,12 @@ NO_MAILING_SOURCE = "arxiv"
 # The arXiv requests' source names: "arxiv-rss-<category>", "arxiv-api", "arxiv-oai".
 ARXIV_PREFIX = "arxiv-"
 ARXIV_SERVICES = {"arxiv-api": "the arXiv export API", "arxiv-oai": "arXiv's OAI-PMH interface"}
-FROM_WHAT = {"abstract": "the abstract", "fulltext": "the full text", "articles": "the linked articles",
-             "digest": "today's papers and news"}
+FROM_WHAT = {
+    "abstract": "the abstract",
+    "fulltext": "the full text",
+    "articles": "the linked articles",
+    "digest": "today's papers and news",
+}
 
 
 def from_what(input_kind: str) -> str:

@@ -22,8 +22,11 @@ from digest.write.grounding import section_text
 # such papers study; "your system prompt" still counts) and "AI assistants must/should ..." as a statement
 # (addressed, with a colon or "please", it still counts).
 _QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|‘[^’\n]*’|(?<!\w)'[^'\n]+'(?!\w)")
-_MENTIONS = re.compile(r"(?<!your )(?<!your own )\bsystem[- ]prompt\w*"
-                       r"|\b(?:ai|llm) (?:assistants?|reviewers?)(?= (?:must|should)\b)", re.I)
+_MENTIONS = re.compile(
+    r"(?<!your )(?<!your own )\bsystem[- ]prompt\w*"
+    r"|\b(?:ai|llm) (?:assistants?|reviewers?)(?= (?:must|should)\b)",
+    re.I,
+)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 QUOTE_CHARS = 120  # of the offending sentence, in a reason
 
@@ -48,7 +51,7 @@ def echoed_instructions(writeup: str, source: str) -> str | None:
         return None
     quoted = sentence if len(sentence) <= QUOTE_CHARS else sentence[: QUOTE_CHARS - 1] + "…"
     where = "repeats instructions to an AI found in its source" if _instructions(source) else "addresses an AI"
-    return f"it {where}: \"{quoted}\""
+    return f'it {where}: "{quoted}"'
 
 
 def gate_section(section: Section, source: str) -> Section:

@@ -16,6 +16,10 @@ async def write_overview(papers: list[PaperWriteup], topics: list[Topic], llm: L
     ]
     topic_lines = [{"title": t.title, "description": t.description} for t in topics]
     section = await write_section(llm, "overview", model, Overview, "digest", papers=paper_lines, topics=topic_lines)
-    source = "\n".join([*(f"{p['title']}\n{p['summary']}" for p in paper_lines),
-                         *(f"{t['title']}\n{t['description']}" for t in topic_lines)])
+    source = "\n".join(
+        [
+            *(f"{p['title']}\n{p['summary']}" for p in paper_lines),
+            *(f"{t['title']}\n{t['description']}" for t in topic_lines),
+        ]
+    )
     return gate_section(section, source)

@@ -49,17 +49,27 @@ async def write_paper(paper: Paper, llm: LLMClient, models: TaskModels) -> Paper
     # The id (a checked arXiv id, never free text) is repeated after the data block: small models
     # copy the nearest occurrence. The title stays inside the block: it is untrusted text.
     echo = {"arxiv_id": paper.arxiv_id}
-    kind, shorter = (("fulltext", {"paper_block": paper_block(paper, fulltext=False), **echo}) if paper.fulltext
-                     else ("abstract", None))
-    summary, review, directions = await asyncio.gather(*(
-        write_section(llm, prompt_id, model, schema, kind, shorter, paper_block=block, **echo)
-        for prompt_id, model, schema in (("paper_summary", models.summary, PaperSummary),
-                                         ("paper_review", models.review, PaperReview),
-                                         ("research_directions", models.directions, ResearchDirections))
-    ))
+    kind, shorter = (
+        ("fulltext", {"paper_block": paper_block(paper, fulltext=False), **echo})
+        if paper.fulltext
+        else ("abstract", None)
+    )
+    summary, review, directions = await asyncio.gather(
+        *(
+            write_section(llm, prompt_id, model, schema, kind, shorter, paper_block=block, **echo)
+            for prompt_id, model, schema in (
+                ("paper_summary", models.summary, PaperSummary),
+                ("paper_review", models.review, PaperReview),
+                ("research_directions", models.directions, ResearchDirections),
+            )
+        )
+    )
     # Directions are meant to go beyond the abstract, so only summary and review must stay on it;
     # all three must name the paper they were asked about, and none may repeat instructions.
     source = f"{paper.title}\n{paper.summary}\n{paper.fulltext or ''}"
-    return PaperWriteup(paper=paper, summary=gate_section(check_section(summary, paper), source),
-                        review=gate_section(check_section(review, paper), source),
-                        directions=gate_section(check_section(directions, paper, content_checks=False), source))
+    return PaperWriteup(
+        paper=paper,
+        summary=gate_section(check_section(summary, paper), source),
+        review=gate_section(check_section(review, paper), source),
+        directions=gate_section(check_section(directions, paper, content_checks=False), source),
+    )

@@ -8,8 +8,7 @@ from digest.models import C, Provenance, Section
 
 
 async def write_section(
-    llm: LLMClient, prompt_id: str, model: str, schema: type[C], input_kind: str,
-    shorter: dict | None = None, **values
+    llm: LLMClient, prompt_id: str, model: str, schema: type[C], input_kind: str, shorter: dict | None = None, **values
 ) -> Section[C]:
     """Run prompt `prompt_id` on `model`; a Section with status ok, or unavailable and the error.
 
@@ -24,13 +23,19 @@ async def write_section(
         if isinstance(exc, ContextOverflow) and shorter is not None:
             return await write_section(llm, prompt_id, model, schema, "abstract", **shorter)
         return Section[schema](
-            status="unavailable", error=str(exc),
+            status="unavailable",
+            error=str(exc),
             provenance=Provenance(models=[model], prompt=prompt.ref, input_kind=input_kind),
         )
     return Section[schema](
-        status="ok", content=done.value,
+        status="ok",
+        content=done.value,
         provenance=Provenance(
-            models=[done.model], prompt=prompt.ref, input_kind=input_kind, cached=done.cached,
-            prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
+            models=[done.model],
+            prompt=prompt.ref,
+            input_kind=input_kind,
+            cached=done.cached,
+            prompt_tokens=done.prompt_tokens,
+            completion_tokens=done.completion_tokens,
         ),
     )

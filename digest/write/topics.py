@@ -58,8 +58,12 @@ async def plan_topics(articles: list[Article], llm: LLMClient, model: str) -> Gr
     max_topics = max(1, min(MAX_TOPICS, len(articles) // 3))
     try:
         done = await llm.complete(
-            model, load_prompt("topic_plan"), TopicPlan,
-            articles=numbered, min_topics=min(3, max_topics), max_topics=max_topics,
+            model,
+            load_prompt("topic_plan"),
+            TopicPlan,
+            articles=numbered,
+            min_topics=min(3, max_topics),
+            max_topics=max_topics,
         )
     except LLMError:
         return Grouping(topics=group_by_source(articles), status="unavailable")
@@ -76,16 +80,23 @@ async def write_commentary(topic: Topic, llm: LLMClient, cfg: CommentaryConfig) 
 async def _commentary(topic: Topic, llm: LLMClient, cfg: CommentaryConfig) -> Section:
     articles = [a.model_dump() for a in topic.articles]
     drafters = list(dict.fromkeys(cfg.drafters))
-    drafts = await asyncio.gather(*(
-        write_section(llm, "commentary_draft", m, Commentary, "articles", topic=topic, articles=articles)
-        for m in drafters
-    ))
+    drafts = await asyncio.gather(
+        *(
+            write_section(llm, "commentary_draft", m, Commentary, "articles", topic=topic, articles=articles)
+            for m in drafters
+        )
+    )
     good = [d for d in drafts if d.status == "ok"]
     if len(good) <= 1:
         return good[0] if good else drafts[0]
     merged = await write_section(
-        llm, "commentary_synthesis", cfg.synthesizer, Commentary, "articles",
-        topic=topic, drafts=[d.content.commentary for d in good],
+        llm,
+        "commentary_synthesis",
+        cfg.synthesizer,
+        Commentary,
+        "articles",
+        topic=topic,
+        drafts=[d.content.commentary for d in good],
     )
     if merged.status != "ok":  # keep the first draft rather than lose the section
         return good[0]

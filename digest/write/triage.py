@@ -40,19 +40,21 @@ def rank_without_model(papers: list[Paper], cfg: PapersConfig, upvotes: dict[str
         if upvotes is None:
             return Ranking(papers=papers[: cfg.max], error="the Hugging Face daily papers could not be read")
         ranked = sorted(papers, key=lambda p: -upvotes.get(p.arxiv_id, 0))  # stable: ties keep announcement order
-        return Ranking(papers=ranked[: cfg.max],
-                       method=f"the {cfg.max} most upvoted of {len(papers)} on Hugging Face daily papers")
+        return Ranking(
+            papers=ranked[: cfg.max], method=f"the {cfg.max} most upvoted of {len(papers)} on Hugging Face daily papers"
+        )
     return None
 
 
-async def rank_papers(papers: list[Paper], cfg: PapersConfig, llm: LLMClient, model: str,
-                      upvotes: dict[str, int] | None = None) -> Ranking:
+async def rank_papers(
+    papers: list[Paper], cfg: PapersConfig, llm: LLMClient, model: str, upvotes: dict[str, int] | None = None
+) -> Ranking:
     """At most `cfg.max` of `papers` (announcement order in), best first when ranking applies:
     by `upvotes` (rank_without_model) or by the triage `model`'s scores in batches."""
     ranking = rank_without_model(papers, cfg, upvotes)
     if ranking is not None:
         return ranking
-    batches = [papers[i: i + cfg.triage_batch] for i in range(0, len(papers), cfg.triage_batch)]
+    batches = [papers[i : i + cfg.triage_batch] for i in range(0, len(papers), cfg.triage_batch)]
     results = await asyncio.gather(*(_score_batch(b, llm, model) for b in batches), return_exceptions=True)
     scores: dict[str, int] = {}
     errors = []
@@ -65,5 +67,6 @@ async def rank_papers(papers: list[Paper], cfg: PapersConfig, llm: LLMClient, mo
             scores.update(result)
     ranked = sorted(papers, key=lambda p: -scores.get(p.arxiv_id, 0))  # stable: ties keep announcement order
     error = f"{len(errors)} of {len(batches)} triage batches failed: {errors[0]}" if errors else None
-    return Ranking(papers=ranked[: cfg.max], method=f"the {cfg.max} best of {len(papers)} as scored by {model}",
-                   error=error)
+    return Ranking(
+        papers=ranked[: cfg.max], method=f"the {cfg.max} best of {len(papers)} as scored by {model}", error=error
+    )
