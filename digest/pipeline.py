@@ -42,7 +42,7 @@ from digest.models import (
     SourceStatus,
 )
 from digest.progress import Reporter
-from digest.rebuild import keep_published, shortfall
+from digest.rebuild import keep_published, shortfall, unchanged_since
 from digest.render.publish import stage_day
 from digest.render.site import load_digests, read_published
 from digest.select import Selection, earlier_writeups, select_papers
@@ -248,7 +248,7 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool) -> Run
         _log_fetched(snapshot, selection)
         digest = await write(snapshot, selection, config, llm, deps)
     published = read_published(deps.output, date)
-    digest = keep_published(digest, published)
+    digest = unchanged_since(keep_published(digest, published), published)
     problems = failures(digest)
     less = None if replace else shortfall(digest, published)
     if (problems and strict) or less:

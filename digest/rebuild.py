@@ -6,6 +6,7 @@
 - every news feed failed (no article): the published topics stay, likewise.
 - a section that had content (ok, or unverified with text) and now has none keeps its published
   version, marked with when it was written (`Section.kept_from`) and why today's failed.
+`unchanged_since` keeps the published time of a day that says the same again, and
 `shortfall(new, published)` then says whether what is left is still less than the published day
 (fewer papers, sections with content or articles): such a rebuild is not published unless the
 operator says so (`--replace`).
@@ -45,6 +46,28 @@ def keep_published(new: Digest, published: Digest | None) -> Digest:
         update["topics"] = [_keep_topic(t, published) for t in new.topics]
     update["overview"] = _keep(new.overview, published.overview, published)
     return new.model_copy(update=update)
+
+
+def unchanged_since(new: Digest, published: Digest | None) -> Digest:
+    """`new` with the published day's `generated_at` when it says exactly what the published page
+    says (a rebuild from the cache): the page, its feed entry and their times then stay as they
+    were, and feed readers see nothing new. What the run cost and which answers came from the cache
+    are not what the page says."""
+    if published is None or _said(new) != _said(published):
+        return new
+    return new.model_copy(update={"generated_at": published.generated_at})
+
+
+def _said(digest: Digest) -> object:
+    return _without(digest.model_dump(mode="json", exclude={"generated_at", "usage"}), "cached")
+
+
+def _without(data: object, key: str) -> object:
+    if isinstance(data, dict):
+        return {k: _without(v, key) for k, v in data.items() if k != key}
+    if isinstance(data, list):
+        return [_without(v, key) for v in data]
+    return data
 
 
 def shortfall(new: Digest, published: Digest | None) -> str | None:
