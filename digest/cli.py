@@ -106,65 +106,64 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _add_commands(command) -> None:
-    """Each command with its own options; `command(name, help, description, epilog, *shared)`."""
-    b = command(
-        "build",
+# name -> (help, description, epilog, the shared options it takes)
+COMMANDS = {
+    "build": (
         "fetch, write and render one day's page",
         "Fetch the day's papers and news, have LLMs write them up, render the page.",
         EPILOG,
-        "date",
-        "config",
-        "output",
-        "data",
-    )
+        ("date", "config", "output", "data"),
+    ),
+    "fetch": (
+        "fetch and store one day's raw responses only (no LLM)",
+        "Fetch the day's arXiv announcements and news feeds into <data>/<date>/, for a later `build --snapshot`.",
+        "Exit codes: 0 every source read, 3 some failed, 1 the responses could not be stored, 2 usage error.",
+        ("date", "config", "data"),
+    ),
+    "check": (
+        "validate the configuration and call each configured model once",
+        "Print the effective configuration and where each LLM setting comes from, then ask every "
+        "configured model for a tiny JSON answer.",
+        "Exit codes: 0 all good, 2 configuration or endpoint error (the embedded model not installed included).",
+        ("config",),
+    ),
+    "serve": (
+        "preview the output folder on 127.0.0.1",
+        "Serve the built site on http://127.0.0.1:PORT/ until Ctrl-C.",
+        "Exit codes: 0 stopped with Ctrl-C, 2 no such folder or the port cannot be had.",
+        ("output",),
+    ),
+    "render": (
+        "rebuild the pages from stored digest.json files (no network, no LLM)",
+        "Re-render every day page, the archive and the feed from the digest.json files in the output folder.",
+        "Exit codes: 0 rendered, 1 the date was never built or a day's digest.json is unreadable (nothing "
+        "written), 2 usage error.",
+        ("config", "output"),
+    ),
+    "schema": (
+        "print the JSON Schema of <date>/digest.json",
+        "Print the JSON Schema (draft 2020-12) that every <date>/digest.json follows.",
+        "",
+        (),
+    ),
+}
+
+
+def _add_commands(command) -> None:
+    """Each command of COMMANDS with its own options; `command(name, help, description, epilog, *shared)`."""
+    p = {
+        name: command(name, helptext, description, epilog, *shared)
+        for name, (helptext, description, epilog, shared) in COMMANDS.items()
+    }
+    b = p["build"]
     b.add_argument("--cache", type=Path, help="the LLM answer cache, SQLite (default: <data>/llm-cache.sqlite)")
     b.add_argument("--snapshot", type=Path, help="replay the raw responses stored in this folder; no network")
     b.add_argument("--strict", action="store_true", help="a degraded day is a failure: publish nothing, exit 1")
     b.add_argument(
         "--replace", action="store_true", help="publish even when the rebuild has less than the day's published page"
     )
-    command(
-        "fetch",
-        "fetch and store one day's raw responses only (no LLM)",
-        "Fetch the day's arXiv announcements and news feeds into <data>/<date>/, for a later `build --snapshot`.",
-        "Exit codes: 0 every source read, 3 some failed, 1 the responses could not be stored, 2 usage error.",
-        "date",
-        "config",
-        "data",
-    )
-    command(
-        "check",
-        "validate the configuration and call each configured model once",
-        "Print the effective configuration and where each LLM setting comes from, then ask every configured "
-        "model for a tiny JSON answer.",
-        "Exit codes: 0 all good, 2 configuration or endpoint error (the embedded model not installed included).",
-        "config",
-    )
-    v = command(
-        "serve",
-        "preview the output folder on 127.0.0.1",
-        "Serve the built site on http://127.0.0.1:PORT/ until Ctrl-C.",
-        "Exit codes: 0 stopped with Ctrl-C, 2 no such folder or the port cannot be had.",
-        "output",
-    )
-    v.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 picks a free one)")
-    r = command(
-        "render",
-        "rebuild the pages from stored digest.json files (no network, no LLM)",
-        "Re-render every day page, the archive and the feed from the digest.json files in the output folder.",
-        "Exit codes: 0 rendered, 1 the date was never built or a day's digest.json is unreadable (nothing "
-        "written), 2 usage error.",
-        "config",
-        "output",
-    )
-    r.add_argument("--date", type=_date, required=True, help="the day that must be among the rendered ones")
-    command(
-        "schema",
-        "print the JSON Schema of <date>/digest.json",
-        "Print the JSON Schema (draft 2020-12) that every <date>/digest.json follows.",
-        "",
-    )
+    p["serve"].add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 picks a free one)")
+    p["render"].add_argument("--date", type=_date, required=True, help="the day that must be among the rendered ones")
 
 
 def _logging(args: argparse.Namespace) -> None:

@@ -261,49 +261,32 @@ def llm_origins(
     env = os.environ if environ is None else environ
     llm = config.llm
 
-    def origin(variable: str | None, in_file: bool) -> str:
-        if variable and env.get(variable):
+    def origin(variable: str, in_file: bool) -> str:
+        if endpoint.embedded and variable == "DIGEST_MODEL":
+            return "embedded model"
+        if env.get(variable):
             return f"from {variable}"
         return "from the config file" if in_file else "default"
 
+    key = origin(llm.api_key_env, False) if endpoint.api_key else f"{llm.api_key_env} is not set"
     rows = [
         (
             "base_url",
             endpoint.base_url or "embedded model (no endpoint and no key)",
             origin("OPENAI_BASE_URL", "base_url" in llm.model_fields_set),
         ),
-        (
-            "API key",
-            "set" if endpoint.api_key else "not set",
-            origin(llm.api_key_env, False) if endpoint.api_key else f"{llm.api_key_env} is not set",
-        ),
+        ("API key", "set" if endpoint.api_key else "not set", key),
     ]
-    forced = "DIGEST_MODEL" if not endpoint.embedded else None
-    for task, model in endpoint.models.model_dump().items():
-        rows.append(
-            (
-                f"models.{task}",
-                model,
-                "embedded model"
-                if endpoint.embedded
-                else origin(forced, task in llm.models.model_fields_set and "models" in llm.model_fields_set),
-            )
-        )
+    in_file = "models" in llm.model_fields_set
+    rows += [
+        (f"models.{task}", model, origin("DIGEST_MODEL", in_file and task in llm.models.model_fields_set))
+        for task, model in endpoint.models.model_dump().items()
+    ]
     in_file = "commentary" in llm.model_fields_set
-    rows.append(
-        (
-            "commentary.drafters",
-            ", ".join(endpoint.commentary.drafters),
-            "embedded model" if endpoint.embedded else origin(forced, in_file),
-        )
-    )
-    rows.append(
-        (
-            "commentary.synthesizer",
-            endpoint.commentary.synthesizer,
-            "embedded model" if endpoint.embedded else origin(forced, in_file),
-        )
-    )
+    rows += [
+        ("commentary.drafters", ", ".join(endpoint.commentary.drafters), origin("DIGEST_MODEL", in_file)),
+        ("commentary.synthesizer", endpoint.commentary.synthesizer, origin("DIGEST_MODEL", in_file)),
+    ]
     return rows
 
 

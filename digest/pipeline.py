@@ -30,6 +30,7 @@ from digest.fetch.upvotes import fetch_upvotes
 from digest.files import write_atomic
 from digest.llm.client import LLMClient
 from digest.models import (
+    Article,
     Digest,
     Grouping,
     Overview,
@@ -104,60 +105,72 @@ def store_fulltexts(snapshot: Snapshot, config: Config, source: Source, pacer: P
     return fetch_fulltexts(ranking.papers, config.papers, config.arxiv, source, pacer)
 
 
-async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: LLMClient, deps: Deps) -> Digest:
-    """Every LLM section of the day, as one concurrent DAG: ranking, full texts (when configured)
-    and papers, beside the topics."""
-    ep, articles = deps.endpoint, snapshot.articles
+async def _topics(articles: list[Article], llm: LLMClient, ep: Endpoint) -> Grouping:
+    """The day's topics, each with its commentary (drafts in parallel)."""
+    grouping = await plan_topics(articles, llm, ep.models.topics)
+    comments = await asyncio.gather(*(write_commentary(t, llm, ep.commentary) for t in grouping.topics))
+    topics = [t.model_copy(update={"commentary": c}) for t, c in zip(grouping.topics, comments, strict=True)]
+    return grouping.model_copy(update={"topics": topics})
 
-    async def topic_flow() -> Grouping:
-        grouping = await plan_topics(articles, llm, ep.models.topics)
-        comments = await asyncio.gather(*(write_commentary(t, llm, ep.commentary) for t in grouping.topics))
-        topics = [t.model_copy(update={"commentary": c}) for t, c in zip(grouping.topics, comments, strict=True)]
-        return grouping.model_copy(update={"topics": topics})
 
+@dataclass
+class _Papers:
+    """The paper side of the day: which were chosen, their write-ups, the full texts a replay lacked."""
+
+    ranking: Ranking
+    writeups: list[PaperWriteup]
+    missing: list[SourceStatus]
+
+
+async def _papers(snapshot: Snapshot, selection: Selection, config: Config, llm: LLMClient, deps: Deps) -> _Papers:
+    """Ranking, full texts (when configured), then every chosen paper's write-up at once."""
+    ranking = await rank_papers(selection.candidates, config.papers, llm, deps.endpoint.models.triage, snapshot.upvotes)
+    deps.progress.stage(
+        "writing", f"{len(ranking.papers)} of {len(selection.candidates)} candidate papers ({ranking.method})"
+    )
+    papers = await asyncio.to_thread(
+        fetch_fulltexts, ranking.papers, config.papers, config.arxiv, deps.source, deps.pacer
+    )
     done = 0
 
-    async def one_paper(paper: Paper, total: int):
+    async def one(paper: Paper) -> PaperWriteup:
         nonlocal done
-        writeup = await write_paper(paper, llm, ep.models)
+        writeup = await write_paper(paper, llm, deps.endpoint.models)
         done += 1
-        deps.progress.paper_written(done, total, llm.usage)
+        deps.progress.paper_written(done, len(papers), llm.usage)
         return writeup
 
-    async def paper_flow() -> tuple[Ranking, list[PaperWriteup], list[SourceStatus]]:
-        ranking = await rank_papers(selection.candidates, config.papers, llm, ep.models.triage, snapshot.upvotes)
-        deps.progress.stage(
-            "writing", f"{len(ranking.papers)} of {len(selection.candidates)} candidate papers ({ranking.method})"
-        )
-        papers = await asyncio.to_thread(
-            fetch_fulltexts, ranking.papers, config.papers, config.arxiv, deps.source, deps.pacer
-        )
-        missing = missing_in_snapshot(papers, config.papers, config.arxiv, deps.source)
-        return ranking, list(await asyncio.gather(*(one_paper(p, len(papers)) for p in papers))), missing
+    writeups = list(await asyncio.gather(*(one(p) for p in papers)))
+    return _Papers(ranking, writeups, missing_in_snapshot(papers, config.papers, config.arxiv, deps.source))
 
-    (ranking, writeups, missing), grouping = await asyncio.gather(paper_flow(), topic_flow())
-    topics = grouping.topics
-    deps.progress.stage("overview", f"{len(topics)} topics with commentary written")
-    if writeups or topics:
-        overview = await write_overview(list(writeups), topics, llm, ep.models.overview)
+
+async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: LLMClient, deps: Deps) -> Digest:
+    """Every LLM section of the day, as one concurrent DAG: the papers (ranking, full texts,
+    write-ups) beside the topics, then the overview of both."""
+    papers, grouping = await asyncio.gather(
+        _papers(snapshot, selection, config, llm, deps), _topics(snapshot.articles, llm, deps.endpoint)
+    )
+    deps.progress.stage("overview", f"{len(grouping.topics)} topics with commentary written")
+    if papers.writeups or grouping.topics:
+        overview = await write_overview(papers.writeups, grouping.topics, llm, deps.endpoint.models.overview)
     else:  # nothing to write about: no model call, and nothing missing
         overview = Section[Overview](status="ok", content=Overview(overview=QUIET_DAY))
     return Digest(
         date=snapshot.date,
         generated_at=dt.datetime.now(dt.UTC),
         version=__version__,
-        papers=writeups,
-        topics=topics,
+        papers=papers.writeups,
+        topics=grouping.topics,
         overview=overview,
         topic_plan_status=grouping.status,
-        sources=snapshot.sources + missing,
+        sources=snapshot.sources + papers.missing,
         backfilled=snapshot.backfilled,
         usage=llm.usage,
         updated=selection.updated,
         covered=selection.covered,
         filtered_out=selection.filtered_out,
-        ranking=ranking.method,
-        ranking_error=ranking.error,
+        ranking=papers.ranking.method,
+        ranking_error=papers.ranking.error,
     )
 
 
