@@ -27,10 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from digest.config import Config, FeedConfig
-from digest.fetch import (
-    feeds,
-    http,
-)
+from digest.fetch import feeds, http
 from digest.fetch.feeds import fetch_news, parse_feed
 from digest.fetch.sources import LiveSource, Pacer
 from digest.fetch.store import SnapshotStore

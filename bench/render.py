@@ -53,53 +53,53 @@ def _text(i: int, part: str, chars: int = len(PARAGRAPH)) -> str:
     return f"In paper {i} ({part}): {PARAGRAPH}"[:chars]
 
 
-def synthetic_digest(papers: int, topics: int, articles_per_topic: int = 8) -> Digest:
-    writeups = []
-    for i in range(papers):
-        paper = Paper(
-            arxiv_id=f"2604.{i:05d}",
-            title=f"Paper {i}: a study of scaling laws",
-            authors=["A. Author"] * 6,
-            summary=_text(i, "abstract"),
-            categories=["cs.LG", "cs.AI"],
-            primary_category="cs.LG",
-            abs_url=f"https://arxiv.org/abs/2604.{i:05d}",
-            pdf_url=f"https://arxiv.org/pdf/2604.{i:05d}",
+def _writeup(i: int) -> PaperWriteup:
+    """Paper i with a summary, review and directions of realistic length, each text distinct."""
+    paper = Paper(
+        arxiv_id=f"2604.{i:05d}",
+        title=f"Paper {i}: a study of scaling laws",
+        authors=["A. Author"] * 6,
+        summary=_text(i, "abstract"),
+        categories=["cs.LG", "cs.AI"],
+        primary_category="cs.LG",
+        abs_url=f"https://arxiv.org/abs/2604.{i:05d}",
+        pdf_url=f"https://arxiv.org/pdf/2604.{i:05d}",
+    )
+    echo = {"arxiv_id": paper.arxiv_id, "title": paper.title}
+    directions = {f: [_text(i, f"{f} {n}", 200) for n in range(3)] for f in ResearchDirections.model_fields}
+    return PaperWriteup(
+        paper=paper,
+        summary=_section(PaperSummary(arxiv_id=paper.arxiv_id, title=paper.title, summary=_text(i, "summary"))),
+        review=_section(PaperReview(**{f: _text(i, f) for f in PaperReview.model_fields} | echo)),
+        directions=_section(ResearchDirections(**directions | echo)),
+    )
+
+
+def _topic(t: int, articles: int) -> Topic:
+    """Topic t with `articles` articles and a commentary."""
+    items = [
+        Article(
+            id=f"{t}-{a}",
+            source="Feed",
+            kind="news",
+            title=f"Headline {t}.{a}",
+            link=f"https://news.example/{t}/{a}",
+            published=NOW,
+            summary=_text(a, f"topic {t}", 300),
         )
-        echo = {"arxiv_id": paper.arxiv_id, "title": paper.title}
-        writeups.append(
-            PaperWriteup(
-                paper=paper,
-                summary=_section(PaperSummary(arxiv_id=paper.arxiv_id, title=paper.title, summary=_text(i, "summary"))),
-                review=_section(PaperReview(**{f: _text(i, f) for f in PaperReview.model_fields} | echo)),
-                directions=_section(
-                    ResearchDirections(
-                        **{f: [_text(i, f"{f} {n}", 200) for n in range(3)] for f in ResearchDirections.model_fields}
-                        | echo
-                    )
-                ),
-            )
-        )
-    topic_list = [
-        Topic(
-            title=f"Topic {t}",
-            description="What happened in this area today.",
-            articles=[
-                Article(
-                    id=f"{t}-{a}",
-                    source="Feed",
-                    kind="news",
-                    title=f"Headline {t}.{a}",
-                    link=f"https://news.example/{t}/{a}",
-                    published=NOW,
-                    summary=_text(a, f"topic {t}", 300),
-                )
-                for a in range(articles_per_topic)
-            ],
-            commentary=_section(Commentary(commentary=_text(t, "commentary") * 2)),
-        )
-        for t in range(topics)
+        for a in range(articles)
     ]
+    return Topic(
+        title=f"Topic {t}",
+        description="What happened in this area today.",
+        articles=items,
+        commentary=_section(Commentary(commentary=_text(t, "commentary") * 2)),
+    )
+
+
+def synthetic_digest(papers: int, topics: int, articles_per_topic: int = 8) -> Digest:
+    writeups = [_writeup(i) for i in range(papers)]
+    topic_list = [_topic(t, articles_per_topic) for t in range(topics)]
     return Digest(
         date=NOW.date(),
         generated_at=NOW,

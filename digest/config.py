@@ -39,6 +39,8 @@ class Strict(BaseModel):
     @classmethod
     def _empty_section(cls, value: object, info: ValidationInfo) -> object:
         """`papers:` with nothing under it is YAML null: a section left empty takes all its defaults."""
+        if info.field_name is None:  # pydantic names the field for every field validator
+            return value
         kind = cls.model_fields[info.field_name].annotation
         is_section = get_origin(kind) is dict or (isinstance(kind, type) and issubclass(kind, BaseModel))
         return {} if value is None and is_section else value
@@ -52,7 +54,9 @@ _CATEGORY = re.compile(r"[a-z]+(-[a-z]+)?\.([A-Z]{2}|[a-z]{3,}|[a-z]{2,}-[a-z]{2
 def _category(value: str) -> str:
     if not _CATEGORY.fullmatch(value):
         raise PydanticCustomError(
-            "arxiv_category", f"{value!r} is not an arXiv category (like cs.AI, math.CO, hep-th or astro-ph.GA)"
+            "arxiv_category",
+            "{category} is not an arXiv category (like cs.AI, math.CO, hep-th or astro-ph.GA)",
+            {"category": repr(value)},
         )
     return value
 
@@ -87,12 +91,15 @@ def _allow_entry(entry: str) -> str:
             return host_port(host.strip("[]"), int(match["port"]))
     raise PydanticCustomError(
         "host_port",
-        f"{entry!r} is not host:port with a port 1-65535 (like 127.0.0.1:8080, localhost:8000 or [::1]:8080)",
+        "{entry} is not host:port with a port 1-65535 (like 127.0.0.1:8080, localhost:8000 or [::1]:8080)",
+        {"entry": repr(entry)},
     )
 
 
 class ArxivConfig(Strict):
-    categories: list[Annotated[str, AfterValidator(_category)]] = Field(["cs.AI", "cs.CL", "cs.LG"], min_length=1)
+    categories: list[Annotated[str, AfterValidator(_category)]] = Field(
+        default=["cs.AI", "cs.CL", "cs.LG"], min_length=1
+    )
     rss_url: str = "https://rss.arxiv.org/rss/{category}"
     api_url: str = "https://export.arxiv.org/api/query"
     backfill: Literal["api", "oai"] = "api"  # how a date the feed no longer shows is listed
@@ -106,7 +113,7 @@ class ArxivConfig(Strict):
 
 
 class PapersConfig(Strict):
-    max: int = Field(20, ge=0)  # papers written up per day
+    max: int = Field(default=20, ge=0)  # papers written up per day
     # announce types that get write-ups; replacements not listed here go to "Updated papers"
     announce_types: list[AnnounceType] = ["new", "cross"]
     updated: Literal["list", "skip"] = "list"  # list the other replacements (no LLM calls) or skip them
@@ -115,11 +122,11 @@ class PapersConfig(Strict):
     # Past `max` candidates: keep announcement order, let llm.models.triage score titles and
     # abstracts (in batches of triage_batch), or take the most upvoted on Hugging Face daily papers.
     rank: Literal["announcement", "triage", "upvotes"] = "announcement"
-    triage_batch: int = Field(25, ge=1, le=100)
+    triage_batch: int = Field(default=25, ge=1, le=100)
     upvotes_url: str = "https://huggingface.co/api/daily_papers?date={date}"
     # What the write-ups read: the abstract, or the paper (arXiv's HTML, else the PDF; or the PDF).
     fulltext: Literal["abstract", "html", "pdf"] = "abstract"
-    fulltext_chars: int = Field(24000, ge=1000)  # about 6,000 tokens of paper text per request
+    fulltext_chars: int = Field(default=24000, ge=1000)  # about 6,000 tokens of paper text per request
 
 
 class FeedConfig(Strict):
@@ -134,9 +141,9 @@ class FeedConfig(Strict):
 
 
 class NewsConfig(Strict):
-    window_days: int = Field(2, ge=1)
-    max_per_feed: int = Field(10, ge=1)
-    max_articles: int = Field(60, ge=1)
+    window_days: int = Field(default=2, ge=1)
+    max_per_feed: int = Field(default=10, ge=1)
+    max_articles: int = Field(default=60, ge=1)
     feeds: list[FeedConfig] = []
 
 
@@ -144,10 +151,10 @@ class FetchConfig(Strict):
     # "host:port" entries that may resolve to private or loopback addresses (a local feed server,
     # a proxy); every other host must be public, at every redirect hop.
     allow_private: list[Annotated[str, AfterValidator(_allow_entry)]] = []
-    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)  # bytes, after decompression
-    deadline_seconds: float = Field(60.0, gt=0)  # seconds for one whole response
-    per_host: int = Field(2, ge=1)  # concurrent requests to one host
-    workers: int = Field(16, ge=1, le=64)  # news feeds fetched at once
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)  # bytes, after decompression
+    deadline_seconds: float = Field(default=60.0, gt=0)  # seconds for one whole response
+    per_host: int = Field(default=2, ge=1)  # concurrent requests to one host
+    workers: int = Field(default=16, ge=1, le=64)  # news feeds fetched at once
 
 
 class TaskModels(Strict):
@@ -165,14 +172,14 @@ class CommentaryConfig(Strict):
 
 
 class EmbeddedConfig(Strict):
-    n_ctx: int = Field(4096, ge=512)  # tokens
+    n_ctx: int = Field(default=4096, ge=512)  # tokens
     startup_timeout: float = 120.0  # seconds
 
 
 class BudgetConfig(Strict):
-    max_calls: int | None = Field(None, ge=1)  # requests per run
-    max_tokens: int | None = Field(None, ge=1)  # prompt + completion tokens per run
-    max_usd: float | None = Field(None, gt=0)  # cost per run, from llm.prices
+    max_calls: int | None = Field(default=None, ge=1)  # requests per run
+    max_tokens: int | None = Field(default=None, ge=1)  # prompt + completion tokens per run
+    max_usd: float | None = Field(default=None, gt=0)  # cost per run, from llm.prices
 
 
 class Price(Strict):
@@ -186,8 +193,8 @@ class LLMConfig(Strict):
     # json_schema: OpenAI-style response_format; json_object: {"type": "json_object", "schema": ...}
     # as llama.cpp's server accepts it; none: prompt-only, validated after the fact.
     structured_output: StructuredOutput = "json_schema"
-    concurrency: int = Field(4, ge=1)
-    timeout: float = Field(120.0, gt=0)  # seconds per call
+    concurrency: int = Field(default=4, ge=1)
+    timeout: float = Field(default=120.0, gt=0)  # seconds per call
     temperature: float = 0.3
     models: TaskModels = TaskModels()
     commentary: CommentaryConfig = CommentaryConfig()
@@ -198,7 +205,7 @@ class LLMConfig(Strict):
 
 class SiteConfig(Strict):
     url: str | None = None  # public URL of the output folder, for absolute links in feed.xml
-    inline_max: int = Field(100, ge=0)  # larger days put reviews and directions on the paper pages only
+    inline_max: int = Field(default=100, ge=0)  # larger days put reviews and directions on the paper pages only
 
 
 class Config(Strict):
@@ -298,11 +305,7 @@ def resolve_endpoint(llm: LLMConfig, environ: dict[str, str] | None = None) -> E
         models = TaskModels(**dict.fromkeys(TaskModels.model_fields, forced))
         commentary = CommentaryConfig(drafters=[forced], synthesizer=forced)
     return Endpoint(
-        base_url=base_url,
-        api_key=api_key,
-        structured_output=structured,
-        models=models,
-        commentary=commentary,
+        base_url=base_url, api_key=api_key, structured_output=structured, models=models, commentary=commentary
     )
 
 

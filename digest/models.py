@@ -41,7 +41,7 @@ class Paper(BaseModel):
     journal_ref: str | None = None
     doi: str | None = None
     # The paper's text (plain, capped) when papers.fulltext asked for it; not kept in digest.json.
-    fulltext: str | None = Field(None, exclude=True)
+    fulltext: str | None = Field(default=None, exclude=True)
     fulltext_source: Literal["html", "pdf"] | None = None
     instructions_for_ai: bool = False  # the abstract or title addresses an AI (prompt injection)
 
@@ -173,12 +173,16 @@ class Ping(BaseModel):
     ok: bool
 
 
+# What a section was written from: a paper's abstract or full text, news articles, or the day's digest.
+InputKind = Literal["abstract", "fulltext", "articles", "digest"]
+
+
 class Provenance(BaseModel):
     """Who wrote a section, from what."""
 
     models: list[str]
     prompt: str  # prompt id@version
-    input_kind: Literal["abstract", "fulltext", "articles", "digest"]
+    input_kind: InputKind
     cached: bool = False
     prompt_tokens: int = 0
     completion_tokens: int = 0

@@ -19,6 +19,15 @@ DEMO_CONFIG = ROOT / "demo" / "sources.yaml"
 DEMO_DATE = "2026-04-30"
 
 
+def build_args(*extra, output=None, data=None, config=DEMO_CONFIG, snapshot=DEMO_SNAPSHOT, date=DEMO_DATE) -> list[str]:
+    """The command line of `digest build` for `date` (the demo day) from `snapshot` (None: a live build),
+    with `extra` options."""
+    args = ["build", "--date", date, "--config", str(config)]
+    args += ["--snapshot", str(snapshot)] if snapshot else []
+    args += ["--output", str(output)] if output else []
+    return args + (["--data", str(data)] if data else []) + [*extra]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cwd(tmp_path, monkeypatch):
     """Default folders (data/, output/) land in the test's own temporary folder."""

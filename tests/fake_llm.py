@@ -92,6 +92,54 @@ def instance(
     return f"Fake {name or 'text'} about {subject}." + (f" {abstract.group(1)[:300]}" if abstract else "")
 
 
+def _message(mode: str, content: str) -> tuple[dict, str]:
+    """The assistant message and finish_reason the scripted `mode` answers with."""
+    if mode == "think":
+        return {
+            "role": "assistant",
+            "content": "<think>THINK-MARKER the system prompt says...</think>" + content,
+        }, "stop"
+    if mode == "refusal":
+        return {"role": "assistant", "content": None, "refusal": "I can't help with that."}, "stop"
+    if mode == "nullcontent":
+        return {"role": "assistant", "content": None}, "stop"
+    if mode == "length":
+        return {"role": "assistant", "content": content[: len(content) // 2]}, "length"
+    return {"role": "assistant", "content": content}, "stop"
+
+
+# The modes that answer with an error instead of a completion: mode -> (mode, model) -> response.
+_FAILURES = {
+    "error": lambda mode, model: (500, {"error": {"message": "scripted failure", "type": "server_error"}}),
+    "429": lambda mode, model: (
+        429,
+        {"error": {"message": "rate limited", "type": "rate_limit"}},
+        {"Retry-After": mode[4:]},
+    ),
+    "ctx400": lambda mode, model: (
+        400,
+        {
+            "error": {
+                "message": "This model's maximum context length is 4096 tokens.",
+                "type": "invalid_request_error",
+                "code": "context_length_exceeded",
+            }
+        },
+    ),
+    "html200": lambda mode, model: (200, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+    "inband": lambda mode, model: (
+        200,
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "model": model,
+            "choices": None,
+            "error": {"code": 502, "message": "upstream provider failed"},
+        },
+    ),
+}
+
+
 class _Server(ThreadingHTTPServer):
     # The listen backlog: socketserver's default of 5 drops the connections of more concurrent
     # clients than that (tests run 16 at once), and the client then retries or fails.
@@ -142,76 +190,47 @@ class FakeLLM:
         return mode
 
     def answer(self, request: dict) -> tuple:
+        """(HTTP status, body[, headers]) for one recorded chat-completions request."""
         model = request["model"]
         with self._lock:
             mode = self._mode(model)
         time.sleep(self.latency)
-        if mode == "error":
-            return 500, {"error": {"message": "scripted failure", "type": "server_error"}}
-        if mode.startswith("429:"):
-            return 429, {"error": {"message": "rate limited", "type": "rate_limit"}}, {"Retry-After": mode[4:]}
-        if mode == "ctx400":
-            return 400, {
-                "error": {
-                    "message": "This model's maximum context length is 4096 tokens.",
-                    "type": "invalid_request_error",
-                    "code": "context_length_exceeded",
-                }
-            }
-        if mode == "html200":
-            return 200, "<html><body><h1>502 Bad Gateway</h1></body></html>"
-        if mode == "inband":
-            return 200, {
-                "id": "x",
-                "object": "chat.completion",
-                "model": model,
-                "choices": None,
-                "error": {"code": 502, "message": "upstream provider failed"},
-            }
-        prompt = request["messages"][-1]["content"]
-        fmt = request.get("response_format") or {}
-        schema = fmt.get("json_schema", {}).get("schema") or fmt.get("schema")
-        if mode == "garbage" or schema is None:
-            content = "Sure! Here is what you asked for, in prose."
-        elif schema.get("title") == "TopicPlan":
-            content = json.dumps(_topic_plan(prompt, self.topics))
-        elif schema.get("title") == "TriageScores":
-            content = json.dumps(_triage(prompt))
-        else:
-            content = json.dumps(
-                instance(
-                    schema,
-                    schema,
-                    prompt,
-                    text=HOSTILE_MARKDOWN if mode == "hostile" else None,
-                    wrong_paper=mode == "wrongpaper",
-                )
-            )
-        message, finish = {"role": "assistant", "content": content}, "stop"
-        if mode == "think":
-            message["content"] = "<think>THINK-MARKER the system prompt says...</think>" + content
-        elif mode == "refusal":
-            message = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
-        elif mode == "nullcontent":
-            message["content"] = None
-        elif mode == "length":
-            message["content"], finish = content[: len(content) // 2], "length"
+        failure = _FAILURES.get(mode.split(":")[0])
+        if failure is not None:
+            return failure(mode, model)
+        content = self._content(request, mode)
+        message, finish = _message(mode, content)
         # About 4 characters per token, as real tokenizers count English; "truncating" reports
         # what a server that silently cut the prompt to its window would (Ollama's default 2048).
         prompt_tokens = 40 if mode == "truncating" else sum(len(m["content"] or "") for m in request["messages"]) // 4
         choices = [] if mode == "nochoices" else [{"index": 0, "finish_reason": finish, "message": message}]
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len(content) // 4,
+            "total_tokens": prompt_tokens + len(content) // 4,
+        }
         return 200, {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
             "created": 0,
             "model": model,
             "choices": choices,
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": len(content) // 4,
-                "total_tokens": prompt_tokens + len(content) // 4,
-            },
+            "usage": usage,
         }
+
+    def _content(self, request: dict, mode: str) -> str:
+        """The answer's text: JSON valid for the requested schema, or prose for "garbage"."""
+        prompt = request["messages"][-1]["content"]
+        fmt = request.get("response_format") or {}
+        schema = fmt.get("json_schema", {}).get("schema") or fmt.get("schema")
+        if mode == "garbage" or schema is None:
+            return "Sure! Here is what you asked for, in prose."
+        if schema.get("title") == "TopicPlan":
+            return json.dumps(_topic_plan(prompt, self.topics))
+        if schema.get("title") == "TriageScores":
+            return json.dumps(_triage(prompt))
+        text = HOSTILE_MARKDOWN if mode == "hostile" else None
+        return json.dumps(instance(schema, schema, prompt, text=text, wrong_paper=mode == "wrongpaper"))
 
     def __enter__(self) -> FakeLLM:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+from conftest import DEMO_DATE, build_args
 
 from digest.cli import main
 from digest.render.html import render_page
@@ -32,22 +32,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def demo_page(fake_llm, tmp_path) -> Path:
-    assert (
-        main(
-            [
-                "build",
-                "--date",
-                DEMO_DATE,
-                "--config",
-                str(DEMO_CONFIG),
-                "--snapshot",
-                str(DEMO_SNAPSHOT),
-                "--output",
-                str(tmp_path / "site"),
-            ]
-        )
-        == 0
-    )
+    assert main(build_args(output=tmp_path / "site")) == 0
     return tmp_path / "site" / DEMO_DATE / "index.html"
 
 

@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+from conftest import DEMO_CONFIG, DEMO_DATE, build_args
 
 from digest.cli import main
 from digest.config import load_config
@@ -12,24 +12,7 @@ from digest.llm.cache import AnswerCache, cache_key
 
 
 def _build(tmp_path, config=DEMO_CONFIG):
-    assert (
-        main(
-            [
-                "build",
-                "--date",
-                DEMO_DATE,
-                "--config",
-                str(config),
-                "--snapshot",
-                str(DEMO_SNAPSHOT),
-                "--output",
-                str(tmp_path / "site"),
-                "--data",
-                str(tmp_path / "data"),
-            ]
-        )
-        == 0
-    )
+    assert main(build_args(output=tmp_path / "site", data=tmp_path / "data", config=config)) == 0
     report = tmp_path / "data" / DEMO_DATE / "run.json"
     return json.loads(report.read_text()), (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
 

@@ -4,7 +4,7 @@ holidays and leap days — with injected clocks, no waiting."""
 import datetime as dt
 
 import pytest
-from conftest import DEMO_CONFIG, DEMO_SNAPSHOT
+from conftest import DEMO_CONFIG, DEMO_SNAPSHOT, build_args
 
 from digest.cli import main
 from digest.config import ArxivConfig, load_config
@@ -62,22 +62,7 @@ def test_a_saturday_build_is_an_empty_day_page_with_exit_0(fake_llm, tmp_path):
     demo = SnapshotStore(DEMO_SNAPSHOT, dt.date(2026, 4, 30))
     for feed in load_config(DEMO_CONFIG).news.feeds:  # the news of the day; no arXiv response at all
         store.save(demo.load(f"feed-{feed.name}"))
-    assert (
-        main(
-            [
-                "build",
-                "--date",
-                saturday,
-                "--config",
-                str(DEMO_CONFIG),
-                "--snapshot",
-                str(snap),
-                "--output",
-                str(tmp_path / "site"),
-            ]
-        )
-        == 0
-    )
+    assert main(build_args(output=tmp_path / "site", snapshot=snap, date=saturday)) == 0
     page = (tmp_path / "site" / saturday / "index.html").read_text()
     assert "No arXiv mailing today (Saturday)." in page and "No new arXiv announcements" not in page
     assert fake_llm.requests and not any("<paper>" in r["messages"][-1]["content"] for r in fake_llm.requests)

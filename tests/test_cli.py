@@ -14,7 +14,7 @@ import time
 
 import httpx
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args
 
 from digest.cli import main, parser
 from digest.fetch.arxiv import today as arxiv_today
@@ -22,22 +22,7 @@ from digest.render.html import paper_page
 
 
 def _build(tmp_path, *extra, snapshot=DEMO_SNAPSHOT, date=DEMO_DATE):
-    return main(
-        [
-            "build",
-            "--date",
-            date,
-            "--config",
-            str(DEMO_CONFIG),
-            "--snapshot",
-            str(snapshot),
-            "--output",
-            str(tmp_path / "site"),
-            "--data",
-            str(tmp_path / "data"),
-            *extra,
-        ]
-    )
+    return main(build_args(*extra, output=tmp_path / "site", data=tmp_path / "data", snapshot=snapshot, date=date))
 
 
 def _last_err_line(capsys) -> str:
@@ -81,16 +66,16 @@ def test_a_day_where_every_source_failed_publishes_nothing(published, fake_llm, 
 @pytest.mark.parametrize("text", ["20260430", "2026-W18-4", "0001-01-01", "2026-4-30", "1990-01-01"])
 def test_dates_outside_the_help_are_usage_errors(text, capsys):
     with pytest.raises(SystemExit) as exit_:
-        parser().parse_args(["build", "--date", text])
+        parser().parse_args(build_args(date=text))
     assert exit_.value.code == 2
     assert "--date" in capsys.readouterr().err
 
 
 def test_a_future_date_is_a_usage_error_and_tomorrow_is_not(capsys):
     tomorrow = arxiv_today() + dt.timedelta(days=1)
-    assert parser().parse_args(["build", "--date", tomorrow.isoformat()]).date == tomorrow
+    assert parser().parse_args(build_args(date=tomorrow.isoformat())).date == tomorrow
     with pytest.raises(SystemExit) as exit_:
-        parser().parse_args(["build", "--date", (tomorrow + dt.timedelta(days=1)).isoformat()])
+        parser().parse_args(build_args(date=(tomorrow + dt.timedelta(days=1)).isoformat()))
     assert exit_.value.code == 2 and "tomorrow in US Eastern time" in capsys.readouterr().err
 
 
@@ -104,21 +89,7 @@ def test_a_degraded_build_says_so_on_the_last_stderr_line(fake_llm, tmp_path, ca
     config = tmp_path / "broken.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: broken\n")
     fake_llm.behaviour["broken"] = "garbage"
-    rc = main(
-        [
-            "build",
-            "--date",
-            DEMO_DATE,
-            "--config",
-            str(config),
-            "--snapshot",
-            str(DEMO_SNAPSHOT),
-            "--output",
-            str(tmp_path / "site"),
-            "--data",
-            str(tmp_path / "data"),
-        ]
-    )
+    rc = main(build_args(output=tmp_path / "site", data=tmp_path / "data", config=config))
     assert rc == 3
     captured = capsys.readouterr()
     assert captured.err.strip().splitlines()[-1].startswith("digest: published but degraded: 1 problem (")
@@ -296,23 +267,6 @@ def test_the_site_url_from_the_environment_makes_feed_links_absolute(fake_llm, t
 def test_a_usd_budget_without_prices_stops_before_anything_is_fetched(fake_llm, tmp_path, capsys):
     config = tmp_path / "budget.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  budget: {max_usd: 0.0001}\n")
-    assert (
-        main(
-            [
-                "build",
-                "--date",
-                DEMO_DATE,
-                "--config",
-                str(config),
-                "--snapshot",
-                str(DEMO_SNAPSHOT),
-                "--output",
-                str(tmp_path / "site"),
-                "--data",
-                str(tmp_path / "data"),
-            ]
-        )
-        == 2
-    )
+    assert main(build_args(output=tmp_path / "site", data=tmp_path / "data", config=config)) == 2
     assert "llm.prices has no price for gpt-4o-mini" in _last_err_line(capsys)
     assert fake_llm.requests == [] and not (tmp_path / "site" / DEMO_DATE).exists()

@@ -7,7 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import DEMO_DATE, DEMO_SNAPSHOT
+from conftest import DEMO_DATE, DEMO_SNAPSHOT, build_args
 
 from digest.cli import main
 from digest.fetch.store import SnapshotStore
@@ -86,7 +86,7 @@ def test_fetch_stores_every_response_for_a_later_replay(feed_server, tmp_path, c
 
 def test_live_build_then_replay_gives_the_same_papers(feed_server, fake_llm, tmp_path):
     config = _live_config(tmp_path, feed_server)
-    args = ["build", "--date", DEMO_DATE, "--config", config, "--data", str(tmp_path / "data")]
+    args = build_args(data=tmp_path / "data", config=config, snapshot=None)
     assert main(args + ["--output", str(tmp_path / "live")]) == 0
     hits = len(feed_server.hits)
     assert main(args + ["--output", str(tmp_path / "replay"), "--snapshot", str(tmp_path / "data")]) == 0
@@ -113,21 +113,6 @@ def test_check_calls_every_model_once(fake_llm, tmp_path, capsys):
 def test_a_wrong_endpoint_fails_before_any_fetching(feed_server, fake_llm, tmp_path, capsys):  # L9a
     fake_llm.behaviour["gpt-4o-mini"] = "html200"  # as when the base URL lacks /v1
     config = _live_config(tmp_path, feed_server)
-    assert (
-        main(
-            [
-                "build",
-                "--date",
-                DEMO_DATE,
-                "--config",
-                config,
-                "--data",
-                str(tmp_path / "data"),
-                "--output",
-                str(tmp_path / "site"),
-            ]
-        )
-        == 2
-    )
+    assert main(build_args(output=tmp_path / "site", data=tmp_path / "data", config=config, snapshot=None)) == 2
     assert feed_server.hits == []
     assert "preflight" in capsys.readouterr().err

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import pytest
-from conftest import DEMO_SNAPSHOT
+from conftest import DEMO_SNAPSHOT, build_args
 from servers import Server
 
 from digest.config import ArxivConfig, LLMConfig, PapersConfig, TaskModels, resolve_endpoint
@@ -191,24 +191,7 @@ def test_a_replay_without_the_full_texts_says_so(fake_llm, tmp_path):  # P7
     config = tmp_path / "fulltext.yaml"
     config.write_text(DEMO_CONFIG.read_text().replace("papers:\n", "papers:\n  fulltext: html\n", 1))
     assert "fulltext: html" in config.read_text()
-    assert (
-        main(
-            [
-                "build",
-                "--date",
-                DEMO_DATE,
-                "--config",
-                str(config),
-                "--snapshot",
-                str(DEMO_SNAPSHOT),
-                "--output",
-                str(tmp_path / "site"),
-                "--data",
-                str(tmp_path / "data"),
-            ]
-        )
-        == 3
-    )
+    assert main(build_args(output=tmp_path / "site", data=tmp_path / "data", config=config)) == 3
     report = json.loads((tmp_path / "data" / DEMO_DATE / "run.json").read_text())
     lacking = [f for f in report["failures"] if "holds no full text" in f]
     assert len(lacking) == 10

@@ -8,7 +8,8 @@ from conftest import DATA
 
 from digest.fetch.arxiv import parse_api
 from digest.models import PaperSummary, Section
-from digest.write.grounding import check_section, fabricated_figures, figures, problems, unsupported_figures
+from digest.write.figures import fabricated_figures, figures, unsupported_figures
+from digest.write.grounding import check_section, problems
 
 GENERIC = (
     "This work matters for practitioners and researchers alike. The authors argue the approach could "

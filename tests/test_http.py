@@ -18,59 +18,68 @@ from digest.fetch.store import SnapshotStore
 FEED = SnapshotStore(DEMO_SNAPSHOT, dt.date(2026, 4, 30)).load("feed-OpenAI News").body
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """Slow, huge and failing answers; `state` counts the requests being served at once."""
+
+    state: dict = {}
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        with self.state["lock"]:
+            self.state["active"] += 1
+            self.state["peak"] = max(self.state["peak"], self.state["active"])
+        try:
+            route = {"/drip": self._drip, "/huge": self._huge}.get(self.path)
+            route = route or (self._slow if self.path.startswith("/slow") else self._unavailable)
+            route()
+        finally:
+            with self.state["lock"]:
+                self.state["active"] -= 1
+
+    def _drip(self):  # F1: one byte every 0.2 s, for at most 40 s
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.end_headers()
+        for _ in range(200):
+            try:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    def _huge(self):  # F3: a body past the cap
+        self.send_response(200)
+        self.send_header("Content-Length", str(50_000_000))
+        self.end_headers()
+        try:
+            for _ in range(50):
+                self.wfile.write(b"0" * 1_000_000)
+        except OSError:
+            return
+
+    def _slow(self):
+        time.sleep(0.5)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(FEED)))
+        self.end_headers()
+        self.wfile.write(FEED)
+
+    def _unavailable(self):  # F8
+        self.send_response(503)
+        self.send_header("Retry-After", "120")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
 @pytest.fixture
 def server():
     state = {"active": 0, "peak": 0, "lock": threading.Lock()}
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            with state["lock"]:
-                state["active"] += 1
-                state["peak"] = max(state["peak"], state["active"])
-            try:
-                self.route()
-            finally:
-                with state["lock"]:
-                    state["active"] -= 1
-
-        def route(self):
-            if self.path == "/drip":  # F1: one byte every 0.2 s, for at most 40 s
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.end_headers()
-                for _ in range(200):
-                    try:
-                        self.wfile.write(b" ")
-                        self.wfile.flush()
-                    except OSError:
-                        return
-                    time.sleep(0.2)
-            elif self.path == "/huge":  # F3: a body past the cap
-                self.send_response(200)
-                self.send_header("Content-Length", str(50_000_000))
-                self.end_headers()
-                try:
-                    for _ in range(50):
-                        self.wfile.write(b"0" * 1_000_000)
-                except OSError:
-                    return
-            elif self.path.startswith("/slow"):
-                time.sleep(0.5)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(FEED)))
-                self.end_headers()
-                self.wfile.write(FEED)
-            else:  # F8
-                self.send_response(503)
-                self.send_header("Retry-After", "120")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    handler = type("Handler", (_Handler,), {"state": state})  # this server's own counts
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     srv.base, srv.state = f"http://127.0.0.1:{srv.server_port}", state
     srv.policy = lambda **kw: http.Policy(allow_private=frozenset({f"127.0.0.1:{srv.server_port}"}), **kw)

@@ -5,7 +5,7 @@ import json
 import re
 
 import pytest
-from conftest import DATA, DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
+from conftest import DATA, DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page, build_args
 from safe_html import assert_safe_html
 
 from digest.cli import main
@@ -13,7 +13,7 @@ from digest.config import load_config
 from digest.fetch.store import RawResponse, SnapshotStore
 
 N_PAPERS = load_config(DEMO_CONFIG).papers.max
-BUILD = ["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT)]
+BUILD = build_args()
 
 
 def _build(tmp_path, *extra):
@@ -88,19 +88,7 @@ def test_call_count_and_report(built):
 def test_several_drafters_are_synthesized(fake_llm, tmp_path, monkeypatch):
     config = tmp_path / "sources.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  commentary:\n    drafters: [d-1, d-2]\n    synthesizer: s-1\n")
-    rc = main(
-        [
-            "build",
-            "--date",
-            DEMO_DATE,
-            "--config",
-            str(config),
-            "--snapshot",
-            str(DEMO_SNAPSHOT),
-            "--output",
-            str(tmp_path / "site"),
-        ]
-    )
+    rc = main(build_args(output=tmp_path / "site", config=config))
     html = (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
     assert rc == 0
     assert_safe_html(html)
@@ -113,19 +101,7 @@ def test_a_failing_model_degrades_its_sections_visibly(fake_llm, tmp_path, monke
     config = tmp_path / "sources.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: broken\n")
     fake_llm.behaviour["broken"] = "garbage"
-    rc = main(
-        [
-            "build",
-            "--date",
-            DEMO_DATE,
-            "--config",
-            str(config),
-            "--snapshot",
-            str(DEMO_SNAPSHOT),
-            "--output",
-            str(tmp_path / "site"),
-        ]
-    )
+    rc = main(build_args(output=tmp_path / "site", config=config))
     page = Page((tmp_path / "site" / DEMO_DATE / "index.html").read_text())
     report = json.loads((tmp_path / "data" / DEMO_DATE / "run.json").read_text())
     assert rc == 3 and report["exit_status"] == 3  # published, degraded
@@ -145,19 +121,7 @@ def test_an_ungrounded_summary_is_shown_unverified_beside_the_abstract(fake_llm,
     config = tmp_path / "sources.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: off-topic\n")
     fake_llm.behaviour["off-topic"] = "hostile"  # text about nothing in the abstract
-    rc = main(
-        [
-            "build",
-            "--date",
-            DEMO_DATE,
-            "--config",
-            str(config),
-            "--snapshot",
-            str(DEMO_SNAPSHOT),
-            "--output",
-            str(tmp_path / "site"),
-        ]
-    )
+    rc = main(build_args(output=tmp_path / "site", config=config))
     html = (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
     assert rc == 3
     summaries = re.findall(r'<div class="summary">(.*?)</div>', html, re.S)
@@ -182,19 +146,7 @@ def test_an_empty_arxiv_day_is_a_normal_day(fake_llm, tmp_path):  # F10
         )
     config = tmp_path / "papers-only.yaml"
     config.write_text("arxiv:\n  categories: [cs.AI, cs.CL, cs.LG]\n")
-    rc = main(
-        [
-            "build",
-            "--date",
-            day,
-            "--config",
-            str(config),
-            "--snapshot",
-            str(tmp_path / "snap"),
-            "--output",
-            str(tmp_path / "site"),
-        ]
-    )
+    rc = main(build_args(output=tmp_path / "site", config=config, snapshot=tmp_path / "snap", date=day))
     html = (tmp_path / "site" / day / "index.html").read_text()
     assert rc == 0 and fake_llm.requests == []  # not degraded, and nothing to ask a model
     assert "No new arXiv announcements today." in html and "Backfilled" not in html
@@ -206,19 +158,7 @@ def test_write_ups_naming_another_paper_are_shown_unverified(fake_llm, tmp_path)
     config = tmp_path / "sources.yaml"
     config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: confused\n    directions: confused\n")
     fake_llm.behaviour["confused"] = "wrongpaper"
-    rc = main(
-        [
-            "build",
-            "--date",
-            DEMO_DATE,
-            "--config",
-            str(config),
-            "--snapshot",
-            str(DEMO_SNAPSHOT),
-            "--output",
-            str(tmp_path / "site"),
-        ]
-    )
+    rc = main(build_args(output=tmp_path / "site", config=config))
     html = (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
     assert rc == 3
     assert_safe_html(html)

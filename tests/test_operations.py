@@ -13,7 +13,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args
 
 from digest.cli import main
 from digest.commands import run_lock
@@ -23,22 +23,7 @@ CANARY_KEY = "sk-CANARY-7f3a9c1e5b2d4f60"
 
 
 def _build(tmp_path, *extra, config=DEMO_CONFIG):
-    return main(
-        [
-            "build",
-            "--date",
-            DEMO_DATE,
-            "--config",
-            str(config),
-            "--snapshot",
-            str(DEMO_SNAPSHOT),
-            "--output",
-            str(tmp_path / "site"),
-            "--data",
-            str(tmp_path / "data"),
-            *extra,
-        ]
-    )
+    return main(build_args(*extra, output=tmp_path / "site", data=tmp_path / "data", config=config))
 
 
 def test_a_second_run_exits_at_once_while_the_first_holds_the_lock(fake_llm, tmp_path, capsys):  # O2

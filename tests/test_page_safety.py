@@ -4,25 +4,11 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
+from conftest import DEMO_DATE, Page, build_args
 from safe_html import assert_safe_html
 
+from digest import models as m
 from digest.cli import main
-from digest.models import (
-    Article,
-    Commentary,
-    Digest,
-    Overview,
-    Paper,
-    PaperReview,
-    PaperSummary,
-    PaperWriteup,
-    Provenance,
-    ResearchDirections,
-    Section,
-    SourceStatus,
-    Topic,
-)
 from digest.render.html import render_page, render_paper_page
 from digest.render.site import render_archive
 
@@ -76,19 +62,7 @@ def test_broken_structure_keeps_the_page_skeleton(hostile_build, fake_llm, tmp_p
     def skeleton(html):
         return re.findall(r'<(?:section|nav|main|header|footer)\b[^>]*?(?:id="([^"]*)")?', html)
 
-    main(
-        [
-            "build",
-            "--date",
-            DEMO_DATE,
-            "--config",
-            str(DEMO_CONFIG),
-            "--snapshot",
-            str(DEMO_SNAPSHOT),
-            "--output",
-            str(tmp_path / "plain"),
-        ]
-    )
+    main(build_args(output=tmp_path / "plain"))
     plain = (tmp_path / "plain" / DEMO_DATE / "index.html").read_text()
     assert skeleton(hostile_build) == skeleton(plain)
     assert hostile_build.count("</main>") == 1 and hostile_build.count("</section>") == plain.count("</section>")
@@ -99,11 +73,9 @@ def test_bidi_override_cannot_reorder_the_page(hostile_build):  # R7
     assert "overflow-wrap:anywhere" in hostile_build
 
 
-def _canary_digest() -> Digest:
-    """A digest whose every text field holds the canary payload."""
-    c = CANARY
-    prov = Provenance(models=[c], prompt=c, input_kind="abstract")
-    paper = Paper(
+def _canary_writeups(c: str, prov: m.Provenance) -> list[m.PaperWriteup]:
+    """A paper written up in full and one whose sections are all unavailable, every text field `c`."""
+    paper = m.Paper(
         arxiv_id="2604.00001",
         title=c,
         authors=[c, c],
@@ -115,38 +87,46 @@ def _canary_digest() -> Digest:
         pdf_url=c,
         comment=c,
     )
+    directions = {f: c if f in ("arxiv_id", "title") else [c] for f in m.ResearchDirections.model_fields}
+    writeup = m.PaperWriteup(
+        paper=paper,
+        summary=m.Section(status="ok", content=m.PaperSummary(arxiv_id=c, title=c, summary=c), provenance=prov),
+        review=m.Section(
+            status="ok", content=m.PaperReview(**dict.fromkeys(m.PaperReview.model_fields, c)), provenance=prov
+        ),
+        directions=m.Section(status="ok", content=m.ResearchDirections(**directions), provenance=prov),
+    )
+    unavailable = m.PaperWriteup(
+        paper=paper.model_copy(update={"arxiv_id": "2604.00002"}),
+        summary=m.Section(status="unavailable", error=c, provenance=prov),
+        review=m.Section(status="unavailable", error=c),
+        directions=m.Section(status="unavailable", error=c),
+    )
+    return [writeup, unavailable]
+
+
+def _canary_digest() -> m.Digest:
+    """A digest whose every text field holds the canary payload."""
+    c = CANARY
+    prov = m.Provenance(models=[c], prompt=c, input_kind="abstract")
 
     def ok(content):
-        return Section(status="ok", content=content, provenance=prov)
+        return m.Section(status="ok", content=content, provenance=prov)
 
-    writeup = PaperWriteup(
-        paper=paper,
-        summary=ok(PaperSummary(arxiv_id=c, title=c, summary=c)),
-        review=ok(PaperReview(**dict.fromkeys(PaperReview.model_fields, c))),
-        directions=ok(
-            ResearchDirections(**{f: c if f in ("arxiv_id", "title") else [c] for f in ResearchDirections.model_fields})
-        ),
-    )
-    unavailable = PaperWriteup(
-        paper=paper.model_copy(update={"arxiv_id": "2604.00002"}),
-        summary=Section(status="unavailable", error=c, provenance=prov),
-        review=Section(status="unavailable", error=c),
-        directions=Section(status="unavailable", error=c),
-    )
-    article = Article(
+    article = m.Article(
         id=c, source=c, kind="news", title=c, link=c, summary=c, published=dt.datetime(2026, 4, 30, tzinfo=dt.UTC)
     )
-    topic = Topic(title=c, description=c, articles=[article], commentary=ok(Commentary(commentary=c)))
-    return Digest(
+    topic = m.Topic(title=c, description=c, articles=[article], commentary=ok(m.Commentary(commentary=c)))
+    return m.Digest(
         date=dt.date(2026, 4, 30),
         generated_at=dt.datetime(2026, 4, 30, tzinfo=dt.UTC),
         version=c,
-        papers=[writeup, unavailable],
+        papers=_canary_writeups(c, prov),
         topics=[topic, topic],
-        overview=ok(Overview(overview=c)),
+        overview=ok(m.Overview(overview=c)),
         topic_plan_status="unavailable",
         backfilled=True,
-        sources=[SourceStatus(source=c, url=c, state="failed", reason=c)],
+        sources=[m.SourceStatus(source=c, url=c, state="failed", reason=c)],
     )
 
 

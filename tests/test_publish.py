@@ -13,7 +13,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args
 
 from digest.cli import main
 
@@ -22,21 +22,7 @@ OTHER_MODEL = {"DIGEST_MODEL": "another-model"}
 
 
 def _build(tmp_path, data="data"):
-    return main(
-        [
-            "build",
-            "--date",
-            DEMO_DATE,
-            "--config",
-            str(DEMO_CONFIG),
-            "--snapshot",
-            str(DEMO_SNAPSHOT),
-            "--output",
-            str(tmp_path / "site"),
-            "--data",
-            str(tmp_path / data),
-        ]
-    )
+    return main(build_args(output=tmp_path / "site", data=tmp_path / data))
 
 
 def _files(root) -> dict[str, bytes]:
@@ -62,24 +48,7 @@ def _publication_writes(tmp_path, monkeypatch) -> int:
         monkeypatch.setenv(name, value)
     scratch = tmp_path / "scratch"
     shutil.copytree(tmp_path / "site", scratch / "site")
-    assert (
-        main(
-            [
-                "build",
-                "--date",
-                DEMO_DATE,
-                "--config",
-                str(DEMO_CONFIG),
-                "--snapshot",
-                str(DEMO_SNAPSHOT),
-                "--output",
-                str(scratch / "site"),
-                "--data",
-                str(scratch / "data"),
-            ]
-        )
-        == 0
-    )
+    assert main(build_args(output=scratch / "site", data=scratch / "data")) == 0
     monkeypatch.setattr("digest.files.os.fsync", real)
     return count[0]
 

@@ -9,7 +9,7 @@ import json
 import shutil
 import socket
 
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args
 
 from digest.cli import main
 from digest.commands import llm_client
@@ -21,22 +21,7 @@ from digest.pipeline import Deps, build
 
 
 def _build(tmp_path, data="data", *extra):
-    return main(
-        [
-            "build",
-            "--date",
-            DEMO_DATE,
-            "--config",
-            str(DEMO_CONFIG),
-            "--snapshot",
-            str(DEMO_SNAPSHOT),
-            "--output",
-            str(tmp_path / "site"),
-            "--data",
-            str(tmp_path / data),
-            *extra,
-        ]
-    )
+    return main(build_args(*extra, output=tmp_path / "site", data=tmp_path / data))
 
 
 def _closed_port() -> int:
@@ -102,22 +87,7 @@ def _failing_snapshot(tmp_path, failing) -> str:
 
 
 def _rebuild(tmp_path, snapshot, *extra, config=DEMO_CONFIG, data="rebuild-data"):
-    return main(
-        [
-            "build",
-            "--date",
-            DEMO_DATE,
-            "--config",
-            str(config),
-            "--snapshot",
-            snapshot,
-            "--output",
-            str(tmp_path / "site"),
-            "--data",
-            str(tmp_path / data),
-            *extra,
-        ]
-    )
+    return main(build_args(*extra, output=tmp_path / "site", data=tmp_path / data, config=config, snapshot=snapshot))
 
 
 def _day(tmp_path) -> dict:

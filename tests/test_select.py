@@ -7,7 +7,7 @@ import json
 import shutil
 
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page, build_args
 from safe_html import assert_safe_html
 
 from digest.cli import main
@@ -120,7 +120,7 @@ def test_the_next_day_lists_papers_already_written_up(fake_llm, tmp_path):  # P1
     shutil.copytree(DEMO_SNAPSHOT / DEMO_DATE, snap / DEMO_DATE)
     out = tmp_path / "site"
     for day in (DEMO_DATE, "2026-05-01"):
-        main(["build", "--date", day, "--config", str(DEMO_CONFIG), "--snapshot", str(snap), "--output", str(out)])
+        main(build_args(output=out, snapshot=snap, date=day))
     first = json.loads((out / DEMO_DATE / "digest.json").read_text())["digest"]
     second = json.loads((out / "2026-05-01" / "digest.json").read_text())["digest"]
     written_first = {w["paper"]["arxiv_id"] for w in first["papers"]}
@@ -182,19 +182,7 @@ def test_a_build_ranked_by_upvotes_writes_up_the_most_upvoted(fake_llm, tmp_path
     config = tmp_path / "ranked.yaml"
     config.write_text(DEMO_CONFIG.read_text().replace("papers:\n", "papers:\n  rank: upvotes\n", 1))
     assert "rank: upvotes" in config.read_text()
-    main(
-        [
-            "build",
-            "--date",
-            DEMO_DATE,
-            "--config",
-            str(config),
-            "--snapshot",
-            str(snap),
-            "--output",
-            str(tmp_path / "s"),
-        ]
-    )
+    main(build_args(output=tmp_path / "s", config=config, snapshot=snap))
     digest = json.loads((tmp_path / "s" / DEMO_DATE / "digest.json").read_text())["digest"]
     written = [w["paper"]["arxiv_id"] for w in digest["papers"]]
     assert written[:2] == [PAPERS[12].arxiv_id, PAPERS[5].arxiv_id] and len(written) == 10

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page, build_args
 from safe_html import assert_safe_html
 
 from digest.cli import main
@@ -24,22 +24,7 @@ from digest.render.site import SCHEMA_VERSION, load_digests
 
 def _two_days(tmp_path):
     site = tmp_path / "site"
-    assert (
-        main(
-            [
-                "build",
-                "--date",
-                DEMO_DATE,
-                "--config",
-                str(DEMO_CONFIG),
-                "--snapshot",
-                str(DEMO_SNAPSHOT),
-                "--output",
-                str(site),
-            ]
-        )
-        == 0
-    )
+    assert main(build_args(output=site)) == 0
     [today] = load_digests(site)
     earlier = today.model_copy(update={"date": dt.date(2026, 4, 29), "topics": today.topics[:1]})
     publish(earlier, site, SiteConfig(url="https://digest.example/"))
@@ -220,17 +205,7 @@ def test_every_count_agrees_in_number(fake_llm, tmp_path):
 
 def test_sections_name_their_model_and_input_but_no_internals(fake_llm, tmp_path):
     site = tmp_path / "site"
-    build = [
-        "build",
-        "--date",
-        DEMO_DATE,
-        "--config",
-        str(DEMO_CONFIG),
-        "--snapshot",
-        str(DEMO_SNAPSHOT),
-        "--output",
-        str(site),
-    ]
+    build = build_args(output=site)
     assert main(build) == 0
     calls = len(fake_llm.requests)
     assert main(build) == 0 and len(fake_llm.requests) == calls  # a rebuild: every section from the answer cache
@@ -302,22 +277,7 @@ def test_a_day_whose_arxiv_requests_all_failed_says_which_and_is_not_backfilled(
     for feed in load_config(DEMO_CONFIG).news.feeds:  # the news of the day; every arXiv request fails
         snap.save(demo.load(f"feed-{feed.name}"))
     site = tmp_path / "site"
-    assert (
-        main(
-            [
-                "build",
-                "--date",
-                DEMO_DATE,
-                "--config",
-                str(DEMO_CONFIG),
-                "--snapshot",
-                str(tmp_path / "snap"),
-                "--output",
-                str(site),
-            ]
-        )
-        == 3
-    )  # published, degraded
+    assert main(build_args(output=site, snapshot=tmp_path / "snap")) == 3  # published, degraded
     [day] = load_digests(site)
     assert day.backfilled and not day.papers  # the export API was asked, and failed too
     html = (site / DEMO_DATE / "index.html").read_text()

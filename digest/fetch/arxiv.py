@@ -14,19 +14,21 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from typing import NamedTuple
+import time
+from typing import NamedTuple, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import feedparser
 
 from digest.config import ArxivConfig
+from digest.fetch.feedtypes import Entry, entries, feed_header
 from digest.fetch.oai import list_records_url, parse_list_records
 from digest.fetch.result import SourceError, SourceResult, fetch_source
 from digest.fetch.sources import NOT_STORED, Pacer, Source
 from digest.fetch.store import RawResponse
 from digest.fetch.text import aimed_at_ai, clean_text
-from digest.models import Paper, SourceStatus, arxiv_links
+from digest.models import AnnounceType, Paper, SourceStatus, arxiv_links
 from digest.words import plural
 
 ARXIV_TZ = ZoneInfo("America/New_York")
@@ -73,7 +75,7 @@ def split_id(raw: str) -> tuple[str, int]:
     return m.group(1), int(m.group(2) or 1)
 
 
-def _when(struct) -> dt.datetime | None:
+def _when(struct: time.struct_time | None) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(calendar.timegm(struct), dt.UTC) if struct else None
 
 
@@ -91,29 +93,42 @@ def parse_rss(body: bytes) -> Announcement:
     never an empty day).
     """
     parsed = _parse(body, "arXiv announcement feed")
-    when = _when(parsed.feed.get("published_parsed"))
+    when = _when(feed_header(parsed).get("published_parsed"))
     announced = when.astimezone(ARXIV_TZ).date() if when else None
     papers = []
-    for entry in parsed.entries:
-        arxiv_id, version = split_id(entry.get("id") or entry.get("link", ""))
-        tags = [t["term"] for t in entry.get("tags", []) if t.get("term")]
+    for entry in entries(parsed):
+        tags = [term for t in entry.get("tags", []) if (term := t.get("term"))]
         papers.append(
-            Paper(
-                arxiv_id=arxiv_id,
-                version=version,
-                title=clean_text(entry.get("title", "")),
+            _paper(
+                entry,
+                entry.get("id") or entry.get("link", ""),
                 # dc:creator is one comma-separated field; its markup goes before it is split
                 authors=[a.strip() for a in clean_text(entry.get("author", "")).split(",") if a.strip()],
                 summary=clean_text(_RSS_DESCRIPTION.sub("", entry.get("summary", ""))),
                 categories=tags,
                 primary_category=tags[0] if tags else "",
-                announce_type=entry.get("arxiv_announce_type", "new").strip(),
-                published=_when(entry.get("published_parsed")),
-                instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
-                **arxiv_links(arxiv_id),
+                # the feed's text; Paper's validation rejects any but the four announce types
+                announce_type=cast(AnnounceType, entry.get("arxiv_announce_type", "new").strip()),
             )
         )
     return Announcement(announced, papers)
+
+
+def _paper(entry: Entry, raw_id: str, **fields) -> Paper:
+    """A Paper from a feed or API `entry` with arXiv id `raw_id` (version included): the fields
+    every arXiv listing gives the same way, and the listing's own `fields`."""
+    arxiv_id, version = split_id(raw_id)
+    links = arxiv_links(arxiv_id)
+    return Paper(
+        arxiv_id=arxiv_id,
+        version=version,
+        title=clean_text(entry.get("title", "")),
+        published=_when(entry.get("published_parsed")),
+        instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
+        abs_url=links["abs_url"],
+        pdf_url=links["pdf_url"],
+        **fields,
+    )
 
 
 def parse_api(body: bytes) -> list[Paper]:
@@ -129,31 +144,27 @@ def parse_api_page(body: bytes) -> ApiPage:
     """
     parsed = _parse(body, "arXiv API response")
     papers = []
-    for entry in parsed.entries:
+    for entry in entries(parsed):
         if entry.get("title") == "Error" and "/api/errors" in entry.get("id", ""):
             raise ArxivError(f"arXiv API error: {clean_text(entry.get('summary', ''))}")
-        arxiv_id, version = split_id(entry.get("id", ""))
         primary = (entry.get("arxiv_primary_category") or {}).get("term", "")
+        _, version = split_id(entry.get("id", ""))
         papers.append(
-            Paper(
-                arxiv_id=arxiv_id,
-                version=version,
-                title=clean_text(entry.get("title", "")),
+            _paper(
+                entry,
+                entry.get("id", ""),
                 authors=[name for a in entry.get("authors", []) if (name := clean_text(a.get("name", "")))],
                 summary=clean_text(entry.get("summary", "")),
-                categories=[t["term"] for t in entry.get("tags", []) if t.get("term")],
+                categories=[term for t in entry.get("tags", []) if (term := t.get("term"))],
                 primary_category=primary,
                 announce_type="new" if version == 1 else "replace",
-                published=_when(entry.get("published_parsed")),
                 updated=_when(entry.get("updated_parsed")),
                 comment=entry.get("arxiv_comment"),
                 journal_ref=entry.get("arxiv_journal_ref"),
                 doi=entry.get("arxiv_doi"),
-                instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
-                **arxiv_links(arxiv_id),
             )
         )
-    return ApiPage(papers, _total(parsed.feed.get("opensearch_totalresults")))
+    return ApiPage(papers, _total(feed_header(parsed).get("opensearch_totalresults")))
 
 
 def _total(raw: str | None) -> int | None:

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import feedparser
 
 from digest.config import FeedConfig, NewsConfig
+from digest.fetch.feedtypes import entries
 from digest.fetch.result import SourceError, SourceResult, fetch_source
 from digest.fetch.sources import Source
 from digest.fetch.store import RawResponse
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 FEED_WORKERS = 16
 SUMMARY_CHARS = 600
 TITLE_CHARS = 300
+# Every article read here is dated (an undated item counts as fetched now); the model allows none,
+# which would sort as the oldest.
+_UNDATED = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 class FeedError(SourceError):
@@ -60,7 +64,7 @@ def parse_feed(body: bytes, feed: FeedConfig, fetched_at: dt.datetime) -> list[A
     if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride):
         log.warning("feed %s is not well-formed XML, read leniently: %s", feed.name, parsed.get("bozo_exception"))
     articles = []
-    for entry in parsed.entries:
+    for entry in entries(parsed):
         link = entry.get("link", "").strip()
         if not link.lower().startswith(("http://", "https://")):
             link = ""  # kept without a link: javascript:, data:, relative and other non-web links
@@ -90,7 +94,12 @@ def in_window(articles: list[Article], date: dt.date, days: int, limit: int) -> 
     end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), dt.UTC)
     start = end - dt.timedelta(days=days)
     kept = [a for a in articles if a.published and start <= a.published < end]
-    return sorted(kept, key=lambda a: a.published, reverse=True)[:limit]
+    return sorted(kept, key=_published, reverse=True)[:limit]
+
+
+def _published(article: Article) -> dt.datetime:
+    """The sort key of newest-first order."""
+    return article.published or _UNDATED
 
 
 def feed_problem(body: bytes) -> str | None:
@@ -131,7 +140,7 @@ def fetch_news(
         _parse.cache_clear()
     articles = [a for result in results for a in result.items or []]
     statuses = [result.status for result in results]
-    articles.sort(key=lambda a: a.published, reverse=True)
+    articles.sort(key=_published, reverse=True)
     return dedupe(articles)[: cfg.max_articles], statuses
 
 

@@ -12,6 +12,7 @@ import io
 import logging
 from collections.abc import Callable
 
+import lxml.etree
 import lxml.html
 import pypdf
 from pypdf.errors import PdfReadError

@@ -59,9 +59,7 @@ class Refused(Exception):
 def make_client() -> httpx.Client:
     """An httpx client with our User-Agent and timeouts; redirects are left to `get`."""
     return httpx.Client(
-        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-        timeout=TIMEOUT,
-        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}, timeout=TIMEOUT, follow_redirects=False
     )
 
 
@@ -146,7 +144,7 @@ def check_target(url: httpx.URL, policy: Policy) -> None:
     except (socket.gaierror, UnicodeError) as exc:
         raise Refused(f"cannot resolve {url.host}: {exc}") from exc
     for *_, sockaddr in infos:
-        if not _is_public(sockaddr[0]):
+        if not _is_public(str(sockaddr[0])):  # an AF_INET(6) address: a str
             raise Refused(f"refused {url.host}: it resolves to the non-public address {sockaddr[0]}")
 
 

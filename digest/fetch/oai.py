@@ -13,7 +13,7 @@ import datetime as dt
 from typing import NamedTuple
 from urllib.parse import urlencode
 
-from lxml import etree
+import lxml.etree as etree  # a module import: type checkers do not find the compiled etree in lxml
 
 from digest.fetch.result import SourceError
 from digest.fetch.text import aimed_at_ai, clean_text
@@ -86,6 +86,7 @@ def _paper(record: etree._Element) -> Paper | None:
     version = int((versions[-1].get("version") or "v1").lstrip("v") or 1) if versions else 1
     categories = text("categories").split()
     title, abstract = text("title"), text("abstract")
+    links = arxiv_links(arxiv_id)
     return Paper(
         arxiv_id=arxiv_id,
         version=version,
@@ -99,5 +100,6 @@ def _paper(record: etree._Element) -> Paper | None:
         journal_ref=text("journal-ref") or None,
         doi=text("doi") or None,
         instructions_for_ai=aimed_at_ai(f"{title} {abstract}"),
-        **arxiv_links(arxiv_id),
+        abs_url=links["abs_url"],
+        pdf_url=links["pdf_url"],
     )

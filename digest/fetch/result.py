@@ -73,12 +73,15 @@ def fetch_source(
     except SourceError as exc:
         return SourceResult(None, status.model_copy(update={"reason": str(exc)}), name)
     n = count(items)
+    return SourceResult(items, status.model_copy(update={"items": n, **_state(resp, n)}), name)
+
+
+def _state(resp: RawResponse, items: int) -> dict:
+    """The status fields of a response whose body parsed into `items` items."""
     if resp.stale_from is not None:
-        update = {
+        return {
             "state": "stale",
             "stale_from": resp.stale_from,
             "reason": f"{resp.error}; showing the copy fetched on {resp.stale_from.isoformat()}",
         }
-    else:
-        update = {"state": "not_modified" if resp.status == 304 else "ok" if n else "empty"}
-    return SourceResult(items, status.model_copy(update={"items": n, **update}), name)
+    return {"state": "not_modified" if resp.status == 304 else "ok" if items else "empty"}

@@ -81,7 +81,8 @@ class LiveSource:
         self, name: str, url: str, resp: RawResponse, record: SourceRecord | None, check: Check
     ) -> RawResponse:
         """Resolve a 304 or a failure against the last good body, and update the ledger."""
-        last = SnapshotStore(self.store.root, record.last_good).load(name) if record and record.last_good else None
+        last_good = record.last_good if record else None
+        last = SnapshotStore(self.store.root, last_good).load(name) if last_good else None
         if resp.status == 304 and last is not None:
             resp = resp.model_copy(update={"body": last.body, "content_type": last.content_type})
         problem = resp.error or ("304 without a stored copy" if resp.status == 304 and last is None else None)
@@ -107,7 +108,7 @@ class LiveSource:
                 "failures": failures,
                 "body": last.body,
                 "content_type": last.content_type,
-                "stale_from": record.last_good,
+                "stale_from": last_good,
             }
         )
 
@@ -141,10 +142,7 @@ class Pacer:
     """
 
     def __init__(
-        self,
-        interval: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        self, interval: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
     ):
         self.interval, self.clock, self.sleep = interval, clock, sleep
         self._last: float | None = None  # when the previous paced request ended

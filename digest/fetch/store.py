@@ -27,7 +27,7 @@ class RawResponse(BaseModel):
     url: str
     status: int = 0
     content_type: str = ""
-    body: bytes = Field(b"", exclude=True)
+    body: bytes = Field(default=b"", exclude=True)  # a keyword default: type checkers see it
     fetched_at: dt.datetime
     error: str | None = None
     etag: str | None = None  # validators for the next conditional GET

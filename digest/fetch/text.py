@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import html
 import re
+from typing import cast
 
+import lxml.etree as etree  # a module import: type checkers do not find the compiled etree in lxml
 import lxml.html
 import nh3
-from lxml import etree
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 _SPACE = re.compile(r"\s+")
@@ -35,12 +36,13 @@ _AIMED_AT_AI = re.compile(
 def drop_hidden(markup: str) -> str:
     """`markup` without the elements a browser would not show."""
     try:
-        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+        root = lxml.html.fragment_fromstring(markup, create_parent=True)  # True: a <div> parent
     except (etree.ParserError, ValueError):
         return markup
     for element in _HIDDEN(root):
         element.drop_tree()
-    return lxml.html.tostring(root, encoding="unicode")
+    # encoding="unicode" makes tostring return str; lxml's signature is untyped (str or bytes).
+    return cast(str, lxml.html.tostring(root, encoding="unicode"))
 
 
 def aimed_at_ai(text: str) -> bool:

@@ -82,20 +82,23 @@ class AnswerCache:
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        if self.path is None:
+        path = self.path
+        if path is None:
             db = sqlite3.connect(":memory:")
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path)
         try:
             migrate(db)
             db.execute("SELECT count(*) FROM answers").fetchone()
         except sqlite3.DatabaseError as exc:
             db.close()
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-            self.path.replace(aside)
-            log.warning("LLM cache %s is unreadable (%s): set aside as %s", self.path, exc, aside.name)
-            db = sqlite3.connect(self.path)
+            if path is None:  # a fresh in-memory database has no file to set aside
+                raise
+            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            path.replace(aside)
+            log.warning("LLM cache %s is unreadable (%s): set aside as %s", path, exc, aside.name)
+            db = sqlite3.connect(path)
             migrate(db)
         except CacheError:
             db.close()

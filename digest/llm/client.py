@@ -109,10 +109,7 @@ class LLMClient:
         self._preflight: asyncio.Future | None = None  # the one ping, shared by every caller
         # Our own retry policy below; the SDK's hidden retries would double every wait.
         self._client = openai.AsyncOpenAI(
-            base_url=endpoint.base_url,
-            api_key=endpoint.api_key or "not-needed",
-            max_retries=0,
-            timeout=timeout,
+            base_url=endpoint.base_url, api_key=endpoint.api_key or "not-needed", max_retries=0, timeout=timeout
         )
 
     async def __aenter__(self) -> LLMClient:

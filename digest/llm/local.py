@@ -68,19 +68,9 @@ def _wait_ready(proc: subprocess.Popen, base_url: str, timeout: float) -> None:
     raise EmbeddedModelError(f"llama.cpp server did not answer within {timeout:.0f} s")
 
 
-@contextlib.contextmanager
-def embedded_server(n_ctx: int = 4096, startup_timeout: float = 120.0, log: Path | None = None) -> Iterator[str]:
-    """Run the embedded model's server for the duration of the block; yields its base URL.
-
-    `n_ctx` is the context window in tokens; the server's output goes to `log` (or is dropped).
-    Raises EmbeddedModelError when the model is missing or the server does not come up in
-    `startup_timeout` seconds.
-    """
-    if importlib.util.find_spec("llama_cpp") is None:
-        raise EmbeddedModelError(f"llama-cpp-python is not installed: {INSTALL_HINT}")
-    model = gguf_path()
-    port = free_port()
-    cmd = [
+def _server_command(model: Path, port: int, n_ctx: int) -> list[str]:
+    """The llama.cpp server's command line: `model` on 127.0.0.1:`port`, a window of `n_ctx` tokens."""
+    return [
         sys.executable,
         "-m",
         "llama_cpp.server",
@@ -97,6 +87,20 @@ def embedded_server(n_ctx: int = 4096, startup_timeout: float = 120.0, log: Path
         "--n_threads",
         str(os.cpu_count() or 2),
     ]
+
+
+@contextlib.contextmanager
+def embedded_server(n_ctx: int = 4096, startup_timeout: float = 120.0, log: Path | None = None) -> Iterator[str]:
+    """Run the embedded model's server for the duration of the block; yields its base URL.
+
+    `n_ctx` is the context window in tokens; the server's output goes to `log` (or is dropped).
+    Raises EmbeddedModelError when the model is missing or the server does not come up in
+    `startup_timeout` seconds.
+    """
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise EmbeddedModelError(f"llama-cpp-python is not installed: {INSTALL_HINT}")
+    port = free_port()
+    cmd = _server_command(gguf_path(), port, n_ctx)
     with contextlib.ExitStack() as files:  # the log stays open while the server runs
         out = files.enter_context(open(log, "ab")) if log else subprocess.DEVNULL
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

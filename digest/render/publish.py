@@ -146,7 +146,9 @@ def _neighbours(digests: list[Digest], i: int) -> tuple[dt.date | None, dt.date 
     return before, after
 
 
-def _write_day(folder: Path, digest: Digest, neighbours: tuple, site: SiteConfig, kept_from: Path) -> None:
+def _write_day(
+    folder: Path, digest: Digest, neighbours: tuple[dt.date | None, dt.date | None], site: SiteConfig, kept_from: Path
+) -> None:
     """The day's complete folder: digest.json, index.html and a page per paper, plus the paper
     pages of `kept_from` (the published day) for papers this digest no longer has."""
     write_atomic(folder / "digest.json", digest_json(digest))

@@ -114,15 +114,7 @@ def _read_day(folder: Path) -> Digest | None:
 def render_archive(digests: list[Digest]) -> str:
     """The archive page: every date, newest first, with counts and top headlines."""
     css, csp = stylesheet()
-    return (
-        environment()
-        .get_template("archive.html.j2")
-        .render(
-            days=list(reversed(digests)),
-            css=css,
-            csp=csp,
-        )
-    )
+    return environment().get_template("archive.html.j2").render(days=list(reversed(digests)), css=css, csp=csp)
 
 
 def render_feed(digests: list[Digest], site_url: str | None) -> str:
@@ -151,7 +143,8 @@ def render_feed(digests: list[Digest], site_url: str | None) -> str:
         entry.link(href=page, rel="alternate")
         entry.published(d.generated_at)
         entry.updated(d.generated_at)
-        overview = d.overview.content.overview if d.overview.status == "ok" else ""
+        content = d.overview.content
+        overview = content.overview if d.overview.status == "ok" and content is not None else ""
         entry.summary(
             overview
             or f"{plural(len(d.papers), 'paper')}, {plural(d.article_count, 'news article')}, "

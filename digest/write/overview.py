@@ -10,10 +10,7 @@ from digest.write.section import write_section
 
 async def write_overview(papers: list[PaperWriteup], topics: list[Topic], llm: LLMClient, model: str) -> Section:
     """One call over every paper (title and plain-language summary when written) and topic."""
-    paper_lines = [
-        {"title": w.paper.title, "summary": w.summary.content.summary if w.summary.status == "ok" else ""}
-        for w in papers
-    ]
+    paper_lines = [{"title": w.paper.title, "summary": _plain_summary(w)} for w in papers]
     topic_lines = [{"title": t.title, "description": t.description} for t in topics]
     section = await write_section(llm, "overview", model, Overview, "digest", papers=paper_lines, topics=topic_lines)
     source = "\n".join(
@@ -23,3 +20,9 @@ async def write_overview(papers: list[PaperWriteup], topics: list[Topic], llm: L
         ]
     )
     return gate_section(section, source)
+
+
+def _plain_summary(writeup: PaperWriteup) -> str:
+    """The paper's plain-language summary when it was written and passed its checks, else ""."""
+    content = writeup.summary.content
+    return content.summary if writeup.summary.status == "ok" and content is not None else ""

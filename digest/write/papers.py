@@ -11,13 +11,7 @@ import asyncio
 
 from digest.config import TaskModels
 from digest.llm.client import LLMClient
-from digest.models import (
-    Paper,
-    PaperReview,
-    PaperSummary,
-    PaperWriteup,
-    ResearchDirections,
-)
+from digest.models import Paper, PaperReview, PaperSummary, PaperWriteup, ResearchDirections
 from digest.write.gate import gate_section
 from digest.write.grounding import check_section
 from digest.write.section import write_section

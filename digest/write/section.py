@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from digest.llm.client import ContextOverflow, LLMClient, LLMError
 from digest.llm.prompts import load_prompt
-from digest.models import C, Provenance, Section
+from digest.models import C, InputKind, Provenance, Section
 
 
 async def write_section(
-    llm: LLMClient, prompt_id: str, model: str, schema: type[C], input_kind: str, shorter: dict | None = None, **values
+    llm: LLMClient,
+    prompt_id: str,
+    model: str,
+    schema: type[C],
+    input_kind: InputKind,
+    shorter: dict | None = None,
+    **values,
 ) -> Section[C]:
     """Run prompt `prompt_id` on `model`; a Section with status ok, or unavailable and the error.
 

@@ -96,10 +96,11 @@ async def _commentary(topic: Topic, llm: LLMClient, cfg: CommentaryConfig) -> Se
         Commentary,
         "articles",
         topic=topic,
-        drafts=[d.content.commentary for d in good],
+        drafts=[d.content.commentary for d in good if d.content is not None],
     )
-    if merged.status != "ok":  # keep the first draft rather than lose the section
+    written = merged.provenance  # write_section gives every section its provenance
+    if merged.status != "ok" or written is None:  # keep the first draft rather than lose the section
         return good[0]
-    authors = [m for d in good for m in d.provenance.models] + [cfg.synthesizer]
-    prov: Provenance = merged.provenance.model_copy(update={"models": list(dict.fromkeys(authors))})
+    authors = [m for d in good if d.provenance is not None for m in d.provenance.models] + [cfg.synthesizer]
+    prov: Provenance = written.model_copy(update={"models": list(dict.fromkeys(authors))})
     return merged.model_copy(update={"provenance": prov})
