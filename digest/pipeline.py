@@ -47,6 +47,7 @@ from digest.rebuild import keep_published, shortfall, unchanged_since
 from digest.render.publish import stage_day
 from digest.render.site import load_digests, read_published
 from digest.select import Selection, earlier_writeups, select_papers
+from digest.words import plural
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
 from digest.write.topics import plan_topics, write_commentary
@@ -150,7 +151,7 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
     papers, grouping = await asyncio.gather(
         _papers(snapshot, selection, config, llm, deps), _topics(snapshot.articles, llm, deps.endpoint)
     )
-    deps.progress.stage("overview", f"{len(grouping.topics)} topics with commentary written")
+    deps.progress.stage("overview", f"{plural(len(grouping.topics), 'topic')} with commentary written")
     if papers.writeups or grouping.topics:
         overview = await write_overview(papers.writeups, grouping.topics, llm, deps.endpoint.models.overview)
     else:  # nothing to write about: no model call, and nothing missing
@@ -202,16 +203,15 @@ def failures(digest: Digest) -> list[str]:
 
 
 def _log_fetched(snapshot: Snapshot, selection: Selection) -> None:
-    failed = [s.source for s in snapshot.sources if s.failed]
+    failed = sum(s.failed for s in snapshot.sources)
     log.info(
-        "fetched %d papers%s and %d articles from %d sources (%d failed); %d candidate papers, %d updated, "
-        "%d covered earlier, %d filtered out",
-        len(snapshot.papers),
+        "fetched %s%s and %s from %s (%d failed); %s, %d updated, %d covered earlier, %d filtered out",
+        plural(len(snapshot.papers), "paper"),
         " (backfilled)" if snapshot.backfilled else "",
-        len(snapshot.articles),
-        len(snapshot.sources),
-        len(failed),
-        len(selection.candidates),
+        plural(len(snapshot.articles), "article"),
+        plural(len(snapshot.sources), "source"),
+        failed,
+        plural(len(selection.candidates), "candidate paper"),
         len(selection.updated),
         len(selection.covered),
         selection.filtered_out,
@@ -253,7 +253,7 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool) -> Run
         if deps.source.live:
             await llm.preflight()  # before any fetching: a wrong endpoint costs no arXiv request
         deps.progress.stage(
-            "fetching", f"arXiv {', '.join(config.arxiv.categories)} and {len(config.news.feeds)} feeds"
+            "fetching", f"arXiv {', '.join(config.arxiv.categories)} and {plural(len(config.news.feeds), 'feed')}"
         )
         snapshot = await asyncio.to_thread(fetch, config, deps.source, deps.pacer)
         check_usable(snapshot)
