@@ -4,7 +4,8 @@ Run: python bench/fetch.py [--feeds 40] [--latency 0.2]
 Prints, all measured in the same run: the slowest single feed, the sequential sum of fetching
 every feed one after another, the fetch stage's wall time (feeds in parallel beside the arXiv
 requests, which keep arXiv's 3 s pacing), and the target: under 1.5x the slowest feed plus the
-arXiv pacing floor ((requests - 1) x 3 s). Then the peak memory of parsing the largest recorded
+arXiv pacing floor ((requests - 1) x 3 s between the end of one arXiv response and the next request, plus
+the requests themselves). Then the peak memory of parsing the largest recorded
 feed (tests/data/kagi_time_tech.rss, 1.1 MB).
 
 Each feed is served from its own loopback address (127.0.0.1 ... 127.0.0.N), as feeds on the
@@ -142,7 +143,9 @@ def main() -> None:
     finally:
         for s in [*servers, arxiv]:
             s.shutdown()
-    floor = (arxiv_requests - 1) * cfg.arxiv.delay_seconds
+    # arXiv's 3 s count from the end of the previous response (so arXiv never sees two requests closer
+    # than that): the floor is the gaps plus the arXiv requests' own time.
+    floor = (arxiv_requests - 1) * cfg.arxiv.delay_seconds + arxiv_requests * args.latency
     target = 1.5 * max(singles) + floor
     print(
         f"{args.feeds} feeds at {args.latency * 1000:.0f} ms, {arxiv_requests} arXiv requests paced "
