@@ -241,7 +241,8 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         with contextlib.ExitStack() as stack:
             started, concurrency = start_endpoint(stack, config, Path(tempfile.gettempdir()) / "digest-check-llama.log")
-            results = asyncio.run(_ping_all(llm_client(config, started, concurrency), models))
+            # the pings are no run: the budget does not apply to them
+            results = asyncio.run(_ping_all(LLMClient(started, concurrency, config.llm.timeout, 0.0), models))
     except EmbeddedModelError as exc:
         raise PreflightError(str(exc)) from None
     for model, error in results.items():
@@ -325,7 +326,7 @@ def _report(report: RunReport, data: Path) -> int:
         f"{plural(report.usage.prompt_tokens + report.usage.completion_tokens, 'token')}, "
         f"${report.usage.cost_usd:.4f}, {problems}, {seconds:.0f} s"
     )
-    record = data / report.date.isoformat() / "run.json"
+    record = data / report.date.isoformat() / ("run.json" if report.page else "run-failed.json")
     if report.exit_status == EXIT_DEGRADED:
         last_word(f"published but degraded: {problems} (listed above and in {record})")
     elif report.exit_status != EXIT_PUBLISHED:

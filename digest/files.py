@@ -80,7 +80,13 @@ def exchange(new: Path, old: Path) -> None:
         code = ctypes.get_errno()
         if code not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
             raise OSError(code, os.strerror(code), str(old))
-    aside = new.with_name(new.name + ".old" + TEMP_SUFFIX)
+    # Not a temp name: if the run dies between the renames, the published folder is found here,
+    # never removed as a leftover.
+    aside = new.with_name(new.name + ".published")
     os.replace(old, aside)
-    os.replace(new, old)
+    try:
+        os.replace(new, old)
+    except BaseException:
+        os.replace(aside, old)  # the published folder goes back
+        raise
     os.replace(aside, new)

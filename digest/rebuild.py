@@ -14,6 +14,7 @@ operator says so (`--replace`).
 
 from __future__ import annotations
 
+from digest.fetch.upvotes import SOURCE_NAME as UPVOTES_SOURCE
 from digest.models import Digest, PaperWriteup, Section, SourceStatus, Topic
 
 ARXIV_PREFIX = "arxiv"  # the source names of the arXiv requests: "arxiv-rss-cs.AI", "arxiv-api", "arxiv"
@@ -44,7 +45,16 @@ def keep_published(new: Digest, published: Digest | None) -> Digest:
         }
     else:
         update["topics"] = [_keep_topic(t, published) for t in new.topics]
-    update["overview"] = _keep(new.overview, published.overview, published)
+    kept_a_side = "ranking" in update or "topic_plan_status" in update
+    if kept_a_side and published.overview.has_content:  # today's overview never saw the kept side
+        update["overview"] = published.overview.model_copy(
+            update={
+                "kept_from": published.overview.kept_from or published.generated_at,
+                "error": "kept with the published papers or news",
+            }
+        )
+    else:
+        update["overview"] = _keep(new.overview, published.overview, published)
     return new.model_copy(update=update)
 
 
@@ -83,8 +93,18 @@ def shortfall(new: Digest, published: Digest | None) -> str | None:
     return "; ".join(less) or None
 
 
+def _side(status: SourceStatus) -> str | None:
+    """Which part of the day a source feeds: "arxiv" (the papers), "news" (a configured feed), or
+    None (the Hugging Face ranking, a paper's full text: neither lists the day's items)."""
+    if status.source.startswith(ARXIV_PREFIX):
+        return "arxiv"
+    if status.source == UPVOTES_SOURCE or status.source.startswith("fulltext-"):
+        return None
+    return "news"
+
+
 def _all_failed(sources: list[SourceStatus], arxiv: bool) -> bool:
-    chosen = [s for s in sources if s.source.startswith(ARXIV_PREFIX) == arxiv]
+    chosen = [s for s in sources if _side(s) == ("arxiv" if arxiv else "news")]
     return bool(chosen) and all(s.state == "failed" for s in chosen)
 
 
@@ -93,7 +113,7 @@ def _stale(sources: list[SourceStatus], published: Digest, arxiv: bool) -> list[
     today with the published day's items."""
     return [
         s.model_copy(update={"state": "stale", "stale_from": published.generated_at.date()})
-        if s.source.startswith(ARXIV_PREFIX) == arxiv and s.state == "failed"
+        if _side(s) == ("arxiv" if arxiv else "news") and s.state == "failed"
         else s
         for s in sources
     ]

@@ -12,6 +12,7 @@ import errno
 import functools
 import http.server
 import logging
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +25,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files of the site folder; a folder only through its index.html."""
 
     def send_head(self):
-        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        path = urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0])  # "%2E" is a dot too
         if any(part.startswith(".") for part in path.split("/") if part):
             self.send_error(404)
             return None

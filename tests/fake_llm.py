@@ -204,11 +204,15 @@ class FakeLLM:
         # what a server that silently cut the prompt to its window would (Ollama's default 2048).
         prompt_tokens = 40 if mode == "truncating" else sum(len(m["content"] or "") for m in request["messages"]) // 4
         choices = [] if mode == "nochoices" else [{"index": 0, "finish_reason": finish, "message": message}]
-        usage = {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": len(content) // 4,
-            "total_tokens": prompt_tokens + len(content) // 4,
-        }
+        usage = (
+            {"total_tokens": 7}
+            if mode == "nocounts"
+            else {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": len(content) // 4,
+                "total_tokens": prompt_tokens + len(content) // 4,
+            }
+        )
         return 200, {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",

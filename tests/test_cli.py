@@ -172,6 +172,7 @@ def test_serve_shows_what_a_reader_would_see_and_quiet_silences_it(tmp_path):
                 f"{DEMO_DATE}/",
                 f"{DEMO_DATE}/papers/",
                 f"{DEMO_DATE}/.index.html.x.partial",
+                "%2Edigest.lock",  # a percent-encoded dot is a dot
             ):
                 assert httpx.get(base + hidden, timeout=2).status_code == 404, hidden
         finally:

@@ -205,3 +205,10 @@ def test_a_server_that_silently_cut_the_prompt_is_caught_and_reported_once(fake_
     assert sum("read only 40 prompt tokens" in r.message for r in caplog.records) == 1  # warned once
     fake_llm.behaviour["m"] = "ok"
     assert _summary(_client(fake_llm)).value.summary  # a short prompt with an honest count passes
+
+
+def test_a_usage_object_without_counts_is_no_usage_reported(fake_llm):  # L8: a server's partial usage
+    fake_llm.behaviour["m"] = "nocounts"
+    client = _client(fake_llm)
+    done = _summary(client)
+    assert done.value.summary.startswith("Fake summary") and client.usage.prompt_tokens == 0

@@ -162,3 +162,26 @@ def test_a_backup_folder_is_not_a_day(published, tmp_path):  # P9
     archive = (tmp_path / "site" / "index.html").read_text()
     feed = (tmp_path / "site" / "feed.xml").read_text()
     assert archive.count(f'href="{DEMO_DATE}/') == 1 and feed.count("<entry>") == 1
+
+
+def test_a_day_folder_is_swapped_where_the_kernel_cannot_exchange(tmp_path, monkeypatch):
+    from digest import files
+
+    monkeypatch.setattr(files.ctypes, "CDLL", lambda *a, **k: object())  # no renameat2
+    new, old = tmp_path / ".day.partial", tmp_path / "day"
+    for folder, text in ((new, "new"), (old, "published")):
+        folder.mkdir()
+        (folder / "index.html").write_text(text)
+    files.exchange(new, old)
+    assert (old / "index.html").read_text() == "new" and (new / "index.html").read_text() == "published"
+    real = os.replace
+
+    def second_rename_fails(src, dst):
+        if str(src).endswith(".day.partial"):
+            raise OSError(errno.EIO, "I/O error")
+        real(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", second_rename_fails)
+    with pytest.raises(OSError):
+        files.exchange(new, old)
+    assert (old / "index.html").read_text() == "new"  # the published folder is back in place

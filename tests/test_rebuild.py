@@ -143,3 +143,19 @@ def test_a_rebuild_with_less_is_refused_unless_replace(fake_llm, tmp_path, capsy
     assert (tmp_path / "site" / DEMO_DATE / "index.html").read_bytes() == before
     assert _rebuild(tmp_path, str(DEMO_SNAPSHOT), "--replace", config=config) == 0
     assert len(_day(tmp_path)["papers"]) == 3 and _paper_pages(tmp_path).keys() == pages.keys()  # permalinks stay
+
+
+def test_the_ranking_source_is_not_a_news_feed(fake_llm, tmp_path):  # P1: every feed down, Hugging Face up
+    from digest.models import Digest, SourceStatus
+    from digest.rebuild import keep_published, shortfall
+
+    assert _build(tmp_path) == 0
+    published = Digest.model_validate(_day(tmp_path))
+    feeds = [s.model_copy(update={"state": "failed"}) for s in published.sources if not s.source.startswith("arxiv")]
+    ranking = SourceStatus(source="huggingface-daily-papers", url="https://huggingface.co/api", state="ok", items=5)
+    arxiv = [s for s in published.sources if s.source.startswith("arxiv")]
+    rebuilt = published.model_copy(update={"topics": [], "sources": arxiv + feeds + [ranking]})
+    kept = keep_published(rebuilt, published)
+    assert kept.topics == published.topics and shortfall(kept, published) is None
+    assert {s.state for s in kept.sources if s.source in {f.source for f in feeds}} == {"stale"}
+    assert next(s for s in kept.sources if s.source == ranking.source).state == "ok"

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from digest.config import Endpoint, Price
 from digest.errors import EXIT_USAGE, DigestError
-from digest.llm.cache import AnswerCache
+from digest.llm.cache import AnswerCache, Cached
 from digest.llm.policy import MAX_ATTEMPTS, Budget, BudgetSpent, CircuitBreaker, Reservation, classify, cost_usd
 from digest.llm.prompts import Prompt, load_prompt
 from digest.llm.request import LLMError, Request, build_request, parse_answer
@@ -145,11 +145,10 @@ class LLMClient:
         """
         request = build_request(self.endpoint.structured_output, model, prompt, schema, self.temperature, **values)
         hit = self.cache.get(request.key)
-        if hit is not None:
+        cached = self._read_cached(hit, schema) if hit is not None else None
+        if hit is not None and cached is not None:
             self.usage.reuse(hit.prompt_tokens, hit.completion_tokens, hit.cost_usd)
-            return Completion(
-                parse_answer(hit.answer, schema), model, hit.prompt_tokens, hit.completion_tokens, cached=True
-            )
+            return Completion(cached, model, hit.prompt_tokens, hit.completion_tokens, cached=True)
         if self._wants_preflight:
             await self.preflight()
         answer = await self.send(request)
@@ -168,6 +167,15 @@ class LLMClient:
             request.key, request.prompt_ref, model, answer.text, answer.prompt_tokens, answer.completion_tokens, cost
         )
         return Completion(value, model, answer.prompt_tokens, answer.completion_tokens)
+
+    @staticmethod
+    def _read_cached(hit: Cached, schema: type[T]) -> T | None:
+        """The cached answer as `schema`, or None when it no longer validates (stored for an older
+        shape of the schema): then it is asked again."""
+        try:
+            return parse_answer(hit.answer, schema)
+        except LLMError:
+            return None
 
     async def send(self, request: Request) -> Answer:
         """`request` answered, retried per digest.llm.policy. Raises LLMError (ContextOverflow when
@@ -227,9 +235,13 @@ class LLMClient:
         SDK's APIError."""
         resp = await self._client.chat.completions.create(**request.body())
         usage = getattr(resp, "usage", None)
-        p_tok, c_tok = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+        # Some servers send a usage object without counts (or with nulls): that is no usage reported.
+        reported = (
+            usage is not None and isinstance(usage.prompt_tokens, int) and isinstance(usage.completion_tokens, int)
+        )
+        p_tok, c_tok = (usage.prompt_tokens, usage.completion_tokens) if usage is not None and reported else (0, 0)
         if on_usage is not None:
-            on_usage(p_tok if usage else None, c_tok if usage else None)
+            on_usage(p_tok if reported else None, c_tok if reported else None)
         model = request.model
         if not hasattr(resp, "choices"):  # e.g. an HTML page from a base URL without /v1
             raise LLMError(f"{model}: the endpoint did not answer in the OpenAI format: {str(resp)[:120]!r}")
