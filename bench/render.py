@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from digest.models import (
+    REVIEW_PARTS,
     Article,
     Commentary,
     Digest,
@@ -26,6 +27,7 @@ from digest.models import (
     PaperWriteup,
     Provenance,
     ResearchDirections,
+    ReviewPoint,
     Section,
     SourceStatus,
     Topic,
@@ -70,9 +72,22 @@ def _writeup(i: int) -> PaperWriteup:
     return PaperWriteup(
         paper=paper,
         summary=_section(PaperSummary(arxiv_id=paper.arxiv_id, title=paper.title, summary=_text(i, "summary"))),
-        review=_section(PaperReview(**{f: _text(i, f) for f in PaperReview.model_fields} | echo)),
+        review=_section(PaperReview(**_review_parts(i) | echo)),
         directions=_section(ResearchDirections(**directions | echo)),
     )
+
+
+def _review_parts(i: int) -> dict[str, list[ReviewPoint]]:
+    """Three points per part (the default depth), each with a title, a text and a quote."""
+    return {
+        part: [
+            ReviewPoint(
+                title=f"Point {n} of {part}", text=_text(i, f"{part} {n}", 400), evidence=_text(i, "quote", 200)
+            )
+            for n in range(3)
+        ]
+        for part in REVIEW_PARTS
+    }
 
 
 def _topic(t: int, articles: int) -> Topic:
@@ -93,7 +108,7 @@ def _topic(t: int, articles: int) -> Topic:
         title=f"Topic {t}",
         description="What happened in this area today.",
         articles=items,
-        commentary=_section(Commentary(commentary=_text(t, "commentary") * 2)),
+        commentary=_section(Commentary(paragraphs=[_text(t, "commentary") + " [1]", _text(t, "more") + " [2]"])),
     )
 
 
@@ -106,7 +121,7 @@ def synthetic_digest(papers: int, topics: int, articles_per_topic: int = 8) -> D
         version="bench",
         papers=writeups,
         topics=topic_list,
-        overview=_section(Overview(overview=PARAGRAPH * 2)),
+        overview=_section(Overview(paragraphs=[PARAGRAPH + " [1]", PARAGRAPH + " [2]"])),
         sources=[SourceStatus(source="s", url="https://s.example", state="ok")],
     )
 

@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Annotated, Literal, get_origin
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from digest.errors import ConfigError
@@ -171,9 +180,55 @@ class CommentaryConfig(Strict):
     synthesizer: str = "gpt-4o-mini"
 
 
+class Depth(Strict):
+    """How long one task's answer may be: the completion's `max_tokens`, and `points` of up to `words`
+    words each (points per review part, ideas per group of directions, paragraphs of a commentary or
+    overview; a summary is one paragraph). digest.llm.bounds turns them into the request's schema bounds."""
+
+    max_tokens: int = Field(ge=64)  # completion tokens
+    points: int = Field(ge=1, le=10)
+    words: int = Field(ge=5, le=400)
+
+
+class DepthConfig(Strict):
+    """Per-task depth. The defaults give a capable model (gpt-4o class) the depth of a careful human-
+    written digest: a review of about 800-1,500 words in 2-4 points per part."""
+
+    summary: Depth = Depth(max_tokens=600, points=1, words=160)
+    review: Depth = Depth(max_tokens=5000, points=3, words=70)
+    directions: Depth = Depth(max_tokens=1500, points=3, words=40)
+    commentary: Depth = Depth(max_tokens=1200, points=3, words=120)
+    overview: Depth = Depth(max_tokens=1200, points=3, words=120)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _over_defaults(cls, data: object) -> object:
+        """`review: {points: 2}` changes the points and keeps the task's other defaults."""
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, value in data.items():
+            field = cls.model_fields.get(name)
+            if field is not None and isinstance(field.default, Depth) and (value is None or isinstance(value, dict)):
+                merged[name] = {**field.default.model_dump(), **(value or {})}
+        return merged
+
+
+class EmbeddedDepthConfig(DepthConfig):
+    """The depth for the embedded model: short enough for a 135M-parameter model on 2 CPU cores to
+    finish every answer."""
+
+    summary: Depth = Depth(max_tokens=300, points=1, words=70)
+    review: Depth = Depth(max_tokens=700, points=1, words=15)
+    directions: Depth = Depth(max_tokens=400, points=2, words=15)
+    commentary: Depth = Depth(max_tokens=400, points=2, words=60)
+    overview: Depth = Depth(max_tokens=400, points=2, words=60)
+
+
 class EmbeddedConfig(Strict):
     n_ctx: int = Field(default=4096, ge=512)  # tokens
     startup_timeout: float = 120.0  # seconds
+    depth: EmbeddedDepthConfig = EmbeddedDepthConfig()  # llm.depth for the embedded model
 
 
 class BudgetConfig(Strict):
@@ -198,6 +253,7 @@ class LLMConfig(Strict):
     temperature: float = 0.3
     models: TaskModels = TaskModels()
     commentary: CommentaryConfig = CommentaryConfig()
+    depth: DepthConfig = DepthConfig()
     embedded: EmbeddedConfig = EmbeddedConfig()
     budget: BudgetConfig = BudgetConfig()
     prices: dict[str, Price] = {}  # model -> price, for the cost in run.json and budget.max_usd
@@ -225,6 +281,7 @@ class Endpoint(BaseModel):
     structured_output: StructuredOutput
     models: TaskModels
     commentary: CommentaryConfig
+    depth: DepthConfig = DepthConfig()  # llm.depth, or llm.embedded.depth for the embedded model
 
     @property
     def embedded(self) -> bool:
@@ -287,8 +344,9 @@ def masked(config: Config) -> dict:
 def resolve_endpoint(llm: LLMConfig, environ: dict[str, str] | None = None) -> Endpoint:
     """Apply the environment to the LLM settings.
 
-    No base URL and no API key anywhere means the embedded model; an API key alone means the
-    OpenAI API. DIGEST_MODEL replaces every task's model (drafters and synthesizer included).
+    No base URL and no API key anywhere means the embedded model (with llm.embedded.depth); an API
+    key alone means the OpenAI API. DIGEST_MODEL replaces every task's model (drafters and
+    synthesizer included).
     """
     env = os.environ if environ is None else environ
     base_url = env.get("OPENAI_BASE_URL") or llm.base_url
@@ -305,7 +363,12 @@ def resolve_endpoint(llm: LLMConfig, environ: dict[str, str] | None = None) -> E
         models = TaskModels(**dict.fromkeys(TaskModels.model_fields, forced))
         commentary = CommentaryConfig(drafters=[forced], synthesizer=forced)
     return Endpoint(
-        base_url=base_url, api_key=api_key, structured_output=structured, models=models, commentary=commentary
+        base_url=base_url,
+        api_key=api_key,
+        structured_output=structured,
+        models=models,
+        commentary=commentary,
+        depth=llm.embedded.depth if base_url is None else llm.depth,
     )
 
 

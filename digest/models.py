@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
 Kind = Literal["news", "comment"]
@@ -96,10 +96,24 @@ class Snapshot(BaseModel):
 
 
 # Lower bounds reject empty or token-sized answers; they also reach grammar-constrained servers as
-# minLength/minItems, which keeps a small model from closing a field before writing anything.
+# minLength/minItems, which keeps a small model from closing a field before writing anything. Upper
+# bounds are the request's (digest.llm.bounds sizes them to the task's depth settings), not the model's:
+# a longer answer from a provider that ignores them is kept, not rejected.
 Text = Annotated[str, Field(min_length=20)]
 Idea = Annotated[str, Field(min_length=10)]
 Ideas = Annotated[list[Idea], Field(min_length=1)]
+
+QUOTE_CHARS = 300  # longest evidence quote kept (a longer quote is cut at a word: a prefix stays verbatim)
+
+
+def _cut_quote(value: object) -> object:
+    if not isinstance(value, str) or len(value) <= QUOTE_CHARS:
+        return value
+    cut = value[:QUOTE_CHARS]
+    return cut[: cut.rfind(" ")] if " " in cut[QUOTE_CHARS // 2 :] else cut
+
+
+Quote = Annotated[str, BeforeValidator(_cut_quote), Field(max_length=QUOTE_CHARS)]
 
 
 ArxivIdEcho = Annotated[str, Field(description="The arXiv id from the paper block, copied exactly.")]
@@ -112,15 +126,44 @@ class PaperSummary(BaseModel):
     summary: Text = Field(description="A plain-language summary for a general reader, one paragraph.")
 
 
+class ReviewPoint(BaseModel):
+    """One point of a review part: a short title, the point, and the words of the paper it rests on."""
+
+    title: str = Field(description="A few words naming the point.")
+    text: Text = Field(description="The point itself, specific to this paper.")
+    evidence: Quote = Field(description="A sentence copied word for word from the paper block that the point rests on.")
+    # Whether `evidence` occurs in the text the model read (digest.write.quotes); None: not checked
+    # (a review stored before evidence was asked for).
+    # Written by our checks, never asked of the model: a request's schema leaves readOnly fields out.
+    evidence_found: bool | None = Field(default=None, json_schema_extra={"readOnly": True})
+
+
+Points = Annotated[list[ReviewPoint], Field(min_length=1)]
+REVIEW_PARTS = (
+    "summary_of_content",
+    "weaknesses",
+    "technical_soundness",
+    "novelty_and_significance",
+    "potential_limitations",
+    "overall_evaluation",
+)
+
+
 class PaperReview(BaseModel):
+    """A structured review: six parts (REVIEW_PARTS), each a list of evidence-anchored points."""
+
     arxiv_id: ArxivIdEcho
     title: TitleEcho
-    summary_of_content: Text
-    weaknesses: Text
-    technical_soundness: Text
-    novelty_and_significance: Text
-    potential_limitations: Text
-    overall_evaluation: Text
+    summary_of_content: Points = Field(description="What the paper does and claims.")
+    weaknesses: Points = Field(description="Specific, checkable weaknesses of this paper.")
+    technical_soundness: Points = Field(description="Whether the method and evidence support the claims.")
+    novelty_and_significance: Points = Field(description="What is new and why it matters.")
+    potential_limitations: Points = Field(description="Limitations and concerns.")
+    overall_evaluation: Points = Field(description="The verdict, with a recommendation.")
+
+    def parts(self) -> dict[str, list[ReviewPoint]]:
+        """The six parts by field name, in REVIEW_PARTS order."""
+        return {name: getattr(self, name) for name in REVIEW_PARTS}
 
 
 class ResearchDirections(BaseModel):
@@ -151,20 +194,28 @@ class TriageScores(BaseModel):
     scores: list[PaperScore]
 
 
+Paragraphs = Annotated[list[Text], Field(min_length=1)]
+CITED = "Each paragraph in Markdown, citing the numbered items it rests on as [n]."
+
+
 class Commentary(BaseModel):
-    commentary: Text = Field(description="The analyst commentary, in Markdown paragraphs.")
+    """A topic's analyst commentary; paragraphs cite the topic's articles by number ([1] is the first)."""
+
+    paragraphs: Paragraphs = Field(description=CITED)
 
     @property
     def markdown(self) -> str:
-        return self.commentary
+        return "\n\n".join(self.paragraphs)
 
 
 class Overview(BaseModel):
-    overview: Text = Field(description="The 'Today in AI' overview, in Markdown paragraphs.")
+    """'Today in AI'; paragraphs cite the day's items by number (the papers, then the topics)."""
+
+    paragraphs: Paragraphs = Field(description=CITED)
 
     @property
     def markdown(self) -> str:
-        return self.overview
+        return "\n\n".join(self.paragraphs)
 
 
 class Ping(BaseModel):
@@ -198,6 +249,10 @@ class Section(BaseModel, Generic[C]):
     content: C | None = None
     provenance: Provenance | None = None
     error: str | None = None
+    # What the checks noticed that does not make the section unverified (e.g. a garbled arXiv id echo).
+    notes: list[str] = []
+    # Whether the model was sent back once with a check's reason (digest.write.gate).
+    retried: bool = False
     # When a rebuild could not write the section, the published version is kept: written then.
     kept_from: dt.datetime | None = None
 

@@ -50,6 +50,7 @@ from digest.select import Selection, earlier_writeups, select_papers
 from digest.words import plural
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
+from digest.write.section import Desk
 from digest.write.topics import plan_topics, write_commentary
 from digest.write.triage import rank_papers, rank_without_model
 
@@ -106,10 +107,10 @@ def store_fulltexts(snapshot: Snapshot, config: Config, source: Source, pacer: P
     return fetch_fulltexts(ranking.papers, config.papers, config.arxiv, source, pacer)
 
 
-async def _topics(articles: list[Article], llm: LLMClient, ep: Endpoint) -> Grouping:
+async def _topics(articles: list[Article], desk: Desk) -> Grouping:
     """The day's topics, each with its commentary (drafts in parallel)."""
-    grouping = await plan_topics(articles, llm, ep.models.topics)
-    comments = await asyncio.gather(*(write_commentary(t, llm, ep.commentary) for t in grouping.topics))
+    grouping = await plan_topics(articles, desk)
+    comments = await asyncio.gather(*(write_commentary(t, desk) for t in grouping.topics))
     topics = [t.model_copy(update={"commentary": c}) for t, c in zip(grouping.topics, comments, strict=True)]
     return grouping.model_copy(update={"topics": topics})
 
@@ -123,9 +124,9 @@ class _Papers:
     missing: list[SourceStatus]
 
 
-async def _papers(snapshot: Snapshot, selection: Selection, config: Config, llm: LLMClient, deps: Deps) -> _Papers:
+async def _papers(snapshot: Snapshot, selection: Selection, config: Config, desk: Desk, deps: Deps) -> _Papers:
     """Ranking, full texts (when configured), then every chosen paper's write-up at once."""
-    ranking = await rank_papers(selection.candidates, config.papers, llm, deps.endpoint.models.triage, snapshot.upvotes)
+    ranking = await rank_papers(selection.candidates, config.papers, desk, snapshot.upvotes)
     deps.progress.stage(
         "writing", f"{len(ranking.papers)} of {len(selection.candidates)} candidate papers ({ranking.method})"
     )
@@ -136,9 +137,9 @@ async def _papers(snapshot: Snapshot, selection: Selection, config: Config, llm:
 
     async def one(paper: Paper) -> PaperWriteup:
         nonlocal done
-        writeup = await write_paper(paper, llm, deps.endpoint.models)
+        writeup = await write_paper(paper, desk, snapshot.papers)
         done += 1
-        deps.progress.paper_written(done, len(papers), llm.usage)
+        deps.progress.paper_written(done, len(papers), desk.llm.usage)
         return writeup
 
     writeups = list(await asyncio.gather(*(one(p) for p in papers)))
@@ -148,14 +149,15 @@ async def _papers(snapshot: Snapshot, selection: Selection, config: Config, llm:
 async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: LLMClient, deps: Deps) -> Digest:
     """Every LLM section of the day, as one concurrent DAG: the papers (ranking, full texts,
     write-ups) beside the topics, then the overview of both."""
+    desk = Desk(llm, deps.endpoint, snapshot.date)
     papers, grouping = await asyncio.gather(
-        _papers(snapshot, selection, config, llm, deps), _topics(snapshot.articles, llm, deps.endpoint)
+        _papers(snapshot, selection, config, desk, deps), _topics(snapshot.articles, desk)
     )
     deps.progress.stage("overview", f"{plural(len(grouping.topics), 'topic')} with commentary written")
     if papers.writeups or grouping.topics:
-        overview = await write_overview(papers.writeups, grouping.topics, llm, deps.endpoint.models.overview)
+        overview = await write_overview(papers.writeups, grouping.topics, desk)
     else:  # nothing to write about: no model call, and nothing missing
-        overview = Section[Overview](status="ok", content=Overview(overview=QUIET_DAY))
+        overview = Section[Overview](status="ok", content=Overview(paragraphs=[QUIET_DAY]))
     return Digest(
         date=snapshot.date,
         generated_at=dt.datetime.now(dt.UTC),

@@ -12,11 +12,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_llm import FakeLLM  # noqa: E402
 
+from digest.llm.bounds import Shape  # noqa: E402
+
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
 DEMO_SNAPSHOT = ROOT / "demo" / "snapshot"
 DEMO_CONFIG = ROOT / "demo" / "sources.yaml"
 DEMO_DATE = "2026-04-30"
+# The rest of a summary request as the write stage makes it: its bounds and the prompt's depth values.
+SUMMARY_ASK = {"shape": Shape(max_tokens=400, points=1, words=70), "date": DEMO_DATE, "points": 1, "words": 70}
 
 
 def build_args(*extra, output=None, data=None, config=DEMO_CONFIG, snapshot=DEMO_SNAPSHOT, date=DEMO_DATE) -> list[str]:

@@ -7,7 +7,7 @@ fault-catalogue modes "429:<seconds>" (rate limited with that Retry-After), "ref
 "nochoices", "nullcontent", "length" (cut off mid-JSON), "html200" (a proxy's HTML page),
 "inband" (200 with an error object and no choices), "think" (a <think> block before the JSON),
 "ctx400" (context_length_exceeded), "truncating" (usage says the prompt was cut), "wrongpaper"
-(every write-up names another arXiv id).
+(every write-up echoes arXiv id 2501.99999 and an unrelated title; "wrongpaper:<id>" echoes <id>).
 A list of modes is consumed one per request (the last one repeats).
 """
 
@@ -61,35 +61,60 @@ def _triage(prompt: str) -> dict:
 
 
 def instance(
-    schema: dict, root: dict, prompt: str, name: str = "", text: str | None = None, wrong_paper: bool = False
+    schema: dict, root: dict, prompt: str, name: str = "", text: str | None = None, wrong_paper: str | None = None
 ) -> object:
-    """A value valid for `schema`, with strings that quote the prompt's title line (or `text`)."""
+    """A value valid for `schema` (its consts, enums, maxItems and maxLength honoured), with strings
+    that quote the prompt's title line (or `text`); evidence quotes the abstract's first sentence,
+    paragraphs cite item [1]."""
     schema = _resolve(schema, root)
     kind = schema.get("type")
+    if "const" in schema and not wrong_paper:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
     if kind == "object":
-        return {k: instance(v, root, prompt, k, text, wrong_paper) for k, v in schema.get("properties", {}).items()}
+        props = schema.get("properties", {})
+        wrong = wrong_paper if "arxiv_id" in props else None  # the echo is wrong, a review point's title is not
+        return {k: instance(v, root, prompt, k, text, wrong) for k, v in props.items()}
     if kind == "array":
-        return [instance(schema["items"], root, prompt, name, text, wrong_paper) for _ in range(2)]
+        count = min(2, schema.get("maxItems", 2))
+        return [instance(schema["items"], root, prompt, name, text, wrong_paper) for _ in range(count)]
     if kind == "integer":
         return 1
     if kind == "boolean":
         return True
+    value = _string(prompt, name, text, wrong_paper)
+    limit = schema.get("maxLength")
+    if limit is None or text is not None or len(value) <= limit:
+        return value
+    return value[: value.rfind(" ", 0, limit + 1)]  # a writer ends at a word: a quote's prefix stays a quote
+
+
+def _string(prompt: str, name: str, text: str | None, wrong_paper: str | None) -> str:
     if name == "arxiv_id" and wrong_paper:
-        return "2501.99999"
+        return wrong_paper
     if name == "title" and wrong_paper:
         return "Quantum chromodynamics of sheep herding"
-    if name == "title" and text is None and not wrong_paper:
-        echoed = re.search(r"^Title: (.*)$", prompt, re.M)
-        return echoed.group(1) if echoed else "unknown"
-    if name == "arxiv_id" and text is None:
-        echoed = re.search(r"^arXiv id: (.*)$", prompt, re.M)
-        return echoed.group(1) if echoed else "unknown"
     if text is not None:
         return text
+    echoed = re.search(rf"^{'Title' if name == 'title' else 'arXiv id'}: (.*)$", prompt, re.M)
+    if name in ("title", "arxiv_id"):
+        return echoed.group(1) if echoed else "unknown"
+    abstract = re.search(r"^Abstract: (.*)$", prompt, re.M)  # quoted so the text is grounded in it
+    if name == "evidence":
+        return abstract.group(1).split(". ")[0] if abstract else "no abstract in the prompt"
     title = re.search(r"^Title: (.*)$", prompt, re.M)
     subject = title.group(1) if title else "today's AI news"
-    abstract = re.search(r"^Abstract: (.*)$", prompt, re.M)  # quoted so the text is grounded in it
+    if name == "paragraphs":
+        return f"Fake paragraph about {subject}, as the first item reports [1]."
     return f"Fake {name or 'text'} about {subject}." + (f" {abstract.group(1)[:300]}" if abstract else "")
+
+
+def _wrong_id(mode: str) -> str | None:
+    """The arXiv id a "wrongpaper" mode echoes, or None for the other modes."""
+    if mode == "wrongpaper":
+        return "2501.99999"
+    return mode.split(":", 1)[1] if mode.startswith("wrongpaper:") else None
 
 
 def _message(mode: str, content: str) -> tuple[dict, str]:
@@ -224,7 +249,8 @@ class FakeLLM:
 
     def _content(self, request: dict, mode: str) -> str:
         """The answer's text: JSON valid for the requested schema, or prose for "garbage"."""
-        prompt = request["messages"][-1]["content"]
+        # The task's own prompt: a repair or retry adds turns after it, the data stays in the first.
+        prompt = next(m["content"] for m in request["messages"] if m["role"] == "user")
         fmt = request.get("response_format") or {}
         schema = fmt.get("json_schema", {}).get("schema") or fmt.get("schema")
         if mode == "garbage" or schema is None:
@@ -234,7 +260,7 @@ class FakeLLM:
         if schema.get("title") == "TriageScores":
             return json.dumps(_triage(prompt))
         text = HOSTILE_MARKDOWN if mode == "hostile" else None
-        return json.dumps(instance(schema, schema, prompt, text=text, wrong_paper=mode == "wrongpaper"))
+        return json.dumps(instance(schema, schema, prompt, text=text, wrong_paper=_wrong_id(mode)))
 
     def __enter__(self) -> FakeLLM:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -4,6 +4,7 @@ concurrent calls (the limits must hold however many calls wait for a slot at onc
 import asyncio
 
 import pytest
+from conftest import SUMMARY_ASK
 
 from digest.config import LLMConfig, Price, resolve_endpoint
 from digest.llm.client import LLMClient, LLMError
@@ -32,7 +33,12 @@ def _run(client: LLMClient, n: int) -> tuple[int, list[str]]:
             return await asyncio.gather(
                 *(
                     client.complete(
-                        "m", prompt, PaperSummary, paper_block=f"<paper>\nTitle: Paper {i:02d}\n</paper>", arxiv_id=ID
+                        "m",
+                        prompt,
+                        PaperSummary,
+                        paper_block=f"<paper>\nTitle: Paper {i:02d}\n</paper>",
+                        arxiv_id=ID,
+                        **SUMMARY_ASK,
                     )
                     for i in range(n)
                 ),

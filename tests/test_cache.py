@@ -54,7 +54,7 @@ def test_a_corrupt_cache_is_set_aside(tmp_path):  # O6
     path.write_bytes(b"this is not a database" * 100)
     cache = AnswerCache(path)
     cache.put("k", "p@1", "m", '{"summary": "x"}', 1, 2, 0.5)
-    assert cache.get("k") == ('{"summary": "x"}', 1, 2, 0.5)
+    assert cache.get("k") == ('{"summary": "x"}', 1, 2, 0.5, False)
     assert len(list(tmp_path.glob("llm-cache.sqlite.corrupt-*"))) == 1
 
 
@@ -94,7 +94,7 @@ def test_a_cache_from_before_versioning_is_upgraded_in_place(tmp_path):
         db.execute("INSERT INTO answers VALUES ('old', 'p@1', 'm', '{}', 3, 4, 0)")
     db.close()
     cache = AnswerCache(path)
-    assert cache.get("old") == ("{}", 3, 4, 0.0)  # kept, with no recorded cost
+    assert cache.get("old") == ("{}", 3, 4, 0.0, False)  # kept, with no recorded cost, not retried
     cache.put("new", "p@1", "m", "{}", 1, 1, 0.25)
     cache.close()
     with sqlite3.connect(path) as db:

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.embedded
 
 def test_embedded_model_writes_two_papers():
     from digest.write.papers import write_paper
+    from digest.write.section import Desk
 
     body = SnapshotStore(DEMO_SNAPSHOT, dt.date(2026, 4, 30)).load("arxiv-api").body
     papers = parse_api(body)[:2]
@@ -28,7 +29,8 @@ def test_embedded_model_writes_two_papers():
 
         async def go():
             try:
-                return [await write_paper(p, llm, endpoint.models) for p in papers]
+                desk = Desk(llm, llm.endpoint, dt.date(2026, 4, 30))
+                return [await write_paper(p, desk, papers) for p in papers]
             finally:
                 await llm.close()
 

@@ -73,3 +73,16 @@ def test_clean_text_drops_markup_scripts_and_controls():
     raw = "<p>Hello&nbsp;<b>world</b></p><script>alert(1)</script>\x00\x0c tail"
     assert clean_text(raw) == "Hello world tail"
     assert clean_text("a " * 500, max_chars=20).endswith("…")
+
+
+def test_feed_strings_lose_c1_controls_and_bidirectional_overrides():
+    """A real feed with a title that would show reversed (CVE-2021-42574's trick) keeps its words in
+    stored order without the overrides; C1 controls go too (feedparser already maps them as cp1252)."""
+    feed = FeedConfig(name="Hacker News", url="https://news.ycombinator.com/rss", kind="comment")
+    body = (DATA / "feedjira_hackernews_RSSWithComments.xml").read_bytes()
+    first = min((a.title for a in parse_feed(body, feed, NOW)), key=len)
+    tampered = body.replace(first.encode(), f"\u202e{first}\u202c \u2066end\u2069".encode(), 1)
+    titles = [a.title for a in parse_feed(tampered, feed, NOW)]
+    assert f"{first} end" in titles
+    assert not any(c in "".join(titles) for c in "\u202e\u202c\x85\u2066\u2069")
+    assert clean_text("price\u0085 list \u200fkept") == "price list \u200fkept"  # a bare direction mark is text

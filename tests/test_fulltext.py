@@ -18,6 +18,7 @@ from digest.fetch.sources import LiveSource, Pacer
 from digest.fetch.store import SnapshotStore
 from digest.llm.client import LLMClient
 from digest.write.papers import write_paper
+from digest.write.section import Desk
 
 DAY = dt.date(2026, 4, 30)
 PAPERS = parse_api(SnapshotStore(DEMO_SNAPSHOT, DAY).load("arxiv-api").body)[:3]
@@ -133,7 +134,8 @@ def _write(fake_llm, paper):
 
     async def go():
         try:
-            return await write_paper(paper, llm, TaskModels(summary="small", review="ok", directions="ok"))
+            models = TaskModels(summary="small", review="ok", directions="ok")
+            return await write_paper(paper, Desk(llm, endpoint.model_copy(update={"models": models}), DAY))
         finally:
             await llm.close()
 

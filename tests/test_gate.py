@@ -183,10 +183,11 @@ def test_a_write_up_that_repeats_an_injected_instruction_is_unverified(fake_llm)
     import asyncio
     import datetime as dt
 
-    from digest.config import LLMConfig, TaskModels, resolve_endpoint
+    from digest.config import LLMConfig, resolve_endpoint
     from digest.llm.client import LLMClient
     from digest.models import Paper
     from digest.write.papers import write_paper
+    from digest.write.section import Desk
 
     paper = Paper(
         arxiv_id="2604.00001",
@@ -206,7 +207,7 @@ def test_a_write_up_that_repeats_an_injected_instruction_is_unverified(fake_llm)
 
     async def go():
         async with LLMClient(endpoint, 3, timeout=10, temperature=0) as llm:
-            return await write_paper(paper, llm, TaskModels())
+            return await write_paper(paper, Desk(llm, endpoint, paper.published.date()))
 
     writeup = asyncio.run(go())  # the fake model quotes the abstract back, instruction and all
     assert writeup.summary.status == "unverified"

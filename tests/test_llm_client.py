@@ -4,6 +4,7 @@ import asyncio
 import time
 
 import pytest
+from conftest import SUMMARY_ASK
 
 from digest.config import LLMConfig, resolve_endpoint
 from digest.llm.client import ContextOverflow, LLMClient, LLMError
@@ -27,7 +28,9 @@ def _errors(client, blocks: list[str]) -> list[str]:
         out = []
         for block in blocks:
             try:
-                await client.complete("m", load_prompt("paper_summary"), PaperSummary, paper_block=block, arxiv_id=ID)
+                await client.complete(
+                    "m", load_prompt("paper_summary"), PaperSummary, paper_block=block, arxiv_id=ID, **SUMMARY_ASK
+                )
             except LLMError as exc:
                 out.append(str(exc))
         await client.close()
@@ -45,6 +48,7 @@ def _summary(client, model="m"):
                 PaperSummary,
                 paper_block="<paper>\nTitle: A Test Paper\n</paper>",
                 arxiv_id=ID,
+                **SUMMARY_ASK,
             )
         finally:
             await client.close()
@@ -110,7 +114,8 @@ def test_calls_queued_for_a_slot_meet_an_open_breaker(fake_llm):  # L2, under co
     async def go():
         blocks = [f"<paper>Title: T{i}</paper>" for i in range(12)]
         calls = [
-            client.complete("m", load_prompt("paper_summary"), PaperSummary, paper_block=b, arxiv_id=ID) for b in blocks
+            client.complete("m", load_prompt("paper_summary"), PaperSummary, paper_block=b, arxiv_id=ID, **SUMMARY_ASK)
+            for b in blocks
         ]
         try:
             return await asyncio.gather(*calls, return_exceptions=True)
@@ -138,7 +143,11 @@ def test_broken_answers_end_as_clear_errors(fake_llm, mode, message):  # L6, L8,
     fake_llm.behaviour["m"] = mode
     with pytest.raises(LLMError, match=message):
         _summary(_client(fake_llm))
-    assert len(fake_llm.requests) == 1  # never retried verbatim
+    # never retried verbatim; a cut-off answer asks once for its missing parts, and that is cut off too
+    assert len(fake_llm.requests) == (2 if mode == "length" else 1)
+    assert fake_llm.requests[-1]["messages"][-1]["content"].startswith(
+        "Your answer was cut off" if mode == "length" else "<paper>"
+    )
 
 
 def test_think_blocks_are_stripped(fake_llm):  # L10
@@ -153,9 +162,13 @@ def test_budget_stops_calls(fake_llm):  # L14
     prompt = load_prompt("paper_summary")
 
     async def two():
-        await client.complete("m", prompt, PaperSummary, paper_block="<paper>Title: One</paper>", arxiv_id=ID)
+        await client.complete(
+            "m", prompt, PaperSummary, paper_block="<paper>Title: One</paper>", arxiv_id=ID, **SUMMARY_ASK
+        )
         try:
-            await client.complete("m", prompt, PaperSummary, paper_block="<paper>Title: Two</paper>", arxiv_id=ID)
+            await client.complete(
+                "m", prompt, PaperSummary, paper_block="<paper>Title: Two</paper>", arxiv_id=ID, **SUMMARY_ASK
+            )
         finally:
             await client.close()
 
@@ -178,16 +191,94 @@ def test_answers_are_cleaned_before_validation():
         parse_answer('{"arxiv_id": "1", "title": "T", "summary": "unterminated}', PaperSummary)
 
 
-def test_bounded_schema_caps_lists_for_grammar_servers(fake_llm):
-    from digest.llm.request import MAX_LIST_ITEMS, bounded_schema
-    from digest.models import ResearchDirections
-
-    directions = bounded_schema(ResearchDirections.model_json_schema())
-    lists = [p for name, p in directions["properties"].items() if name not in ("arxiv_id", "title")]
-    assert len(lists) == 4 and all(p["maxItems"] == MAX_LIST_ITEMS for p in lists)
-    assert "maxItems" not in ResearchDirections.model_json_schema()["properties"]["novel_directions"]  # a copy
+def test_grammar_requests_carry_the_bounded_schema(fake_llm):
     _summary(_client(fake_llm, "json_object"))
     assert fake_llm.requests[0]["response_format"]["schema"]["title"] == "PaperSummary"
+
+
+def _review(client, check=None, **shape):
+    from digest.config import DepthConfig
+    from digest.llm.bounds import Shape
+    from digest.models import PaperReview
+
+    async def go():
+        try:
+            return await client.complete(
+                "m",
+                load_prompt("paper_review"),
+                PaperReview,
+                shape=Shape.of(DepthConfig().review, **shape),
+                check=check,
+                paper_block=f"<paper>\narXiv id: {ID}\nTitle: A title\nAbstract: We show things. More.\n</paper>",
+                arxiv_id=ID,
+                date="2026-04-30",
+                points=3,
+                words=70,
+            )
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+def test_a_cut_off_answer_keeps_its_complete_parts_and_asks_for_the_rest(fake_llm):
+    fake_llm.behaviour["m"] = ["length", "ok"]
+    done = _review(_client(fake_llm))
+    first, rest = fake_llm.requests
+    asked = rest["response_format"]["json_schema"]["schema"]["properties"]
+    kept = set(type(done.value).model_fields) - set(asked)
+    assert kept and asked, "the cut-off answer kept some parts and asked for the others"
+    assert "cut off at max_tokens" in rest["messages"][-1]["content"]
+    assert rest["messages"][-2]["content"] == first_answer(fake_llm, first)
+    assert all(len(done.value.parts()[p]) >= 1 for p in done.value.parts())  # every part is there
+    smaller = rest["response_format"]["json_schema"]["schema"]
+    assert all(p.get("maxItems", 1) <= 1 for p in smaller["properties"].values())  # half of 3 points
+
+
+def first_answer(fake_llm, request):
+    """The text the fake server cut off for `request` (the "length" mode sends the first half)."""
+    import json
+
+    from fake_llm import instance
+
+    schema = request["response_format"]["json_schema"]["schema"]
+    full = json.dumps(instance(schema, schema, request["messages"][-1]["content"]))
+    return full[: len(full) // 2]
+
+
+def test_a_check_sends_the_model_back_once_with_its_reason(fake_llm, tmp_path):
+    from digest.llm.cache import AnswerCache
+    from digest.llm.request import Verdict
+
+    seen = []
+
+    def check(review):
+        seen.append(review)
+        return Verdict("2 of 18 evidence quotes are not in the abstract", retry=True)
+
+    cache = AnswerCache(tmp_path / "cache.sqlite")
+    ep = resolve_endpoint(LLMConfig(base_url=fake_llm.base_url), environ={"OPENAI_API_KEY": "k"})
+    done = _review(LLMClient(ep, 2, timeout=5, temperature=0, cache=cache), check)
+    assert done.retried and len(fake_llm.requests) == 2 and len(seen) == 1  # the second answer stands
+    assert "2 of 18 evidence quotes are not in the abstract" in fake_llm.requests[1]["messages"][-1]["content"]
+    again = _review(LLMClient(ep, 2, timeout=5, temperature=0, cache=cache), check)
+    assert again.cached and again.retried and len(fake_llm.requests) == 2  # a cached answer is final
+    assert len(seen) == 1
+
+
+def test_a_check_that_cannot_be_mended_is_not_retried(fake_llm):
+    from digest.llm.request import Verdict
+
+    done = _review(_client(fake_llm), lambda review: Verdict("it names another paper", retry=False))
+    assert not done.retried and len(fake_llm.requests) == 1
+
+
+def test_a_failed_retry_keeps_the_first_answer(fake_llm):
+    from digest.llm.request import Verdict
+
+    fake_llm.behaviour["m"] = ["ok", "garbage"]
+    done = _review(_client(fake_llm), lambda review: Verdict("uncited", retry=True))
+    assert done.retried and done.value.summary_of_content
 
 
 def test_context_overflow_is_not_resent(fake_llm):  # L4

@@ -69,7 +69,9 @@ def test_broken_structure_keeps_the_page_skeleton(hostile_build, fake_llm, tmp_p
 
 
 def test_bidi_override_cannot_reorder_the_page(hostile_build):  # R7
-    assert re.search(r'<span class="title" dir="auto">[^<]*\u202eevil title</span>', hostile_build)
+    # The override is removed as the feed is read; what is left is isolated (dir="auto") in its element.
+    assert re.search(r'<span class="title" dir="auto">[^<\u202e]*evil title</span>', hostile_build)
+    assert "\u202e" not in hostile_build
     assert "overflow-wrap:anywhere" in hostile_build
 
 
@@ -92,7 +94,13 @@ def _canary_writeups(c: str, prov: m.Provenance) -> list[m.PaperWriteup]:
         paper=paper,
         summary=m.Section(status="ok", content=m.PaperSummary(arxiv_id=c, title=c, summary=c), provenance=prov),
         review=m.Section(
-            status="ok", content=m.PaperReview(**dict.fromkeys(m.PaperReview.model_fields, c)), provenance=prov
+            status="ok",
+            content=m.PaperReview(
+                arxiv_id=c,
+                title=c,
+                **{part: [m.ReviewPoint(title=c, text=c, evidence=c, evidence_found=False)] for part in m.REVIEW_PARTS},
+            ),
+            provenance=prov,
         ),
         directions=m.Section(status="ok", content=m.ResearchDirections(**directions), provenance=prov),
     )
@@ -116,14 +124,14 @@ def _canary_digest() -> m.Digest:
     article = m.Article(
         id=c, source=c, kind="news", title=c, link=c, summary=c, published=dt.datetime(2026, 4, 30, tzinfo=dt.UTC)
     )
-    topic = m.Topic(title=c, description=c, articles=[article], commentary=ok(m.Commentary(commentary=c)))
+    topic = m.Topic(title=c, description=c, articles=[article], commentary=ok(m.Commentary(paragraphs=[c, c + " [1]"])))
     return m.Digest(
         date=dt.date(2026, 4, 30),
         generated_at=dt.datetime(2026, 4, 30, tzinfo=dt.UTC),
         version=c,
         papers=_canary_writeups(c, prov),
         topics=[topic, topic],
-        overview=ok(m.Overview(overview=c)),
+        overview=ok(m.Overview(paragraphs=[c, c + " [1] [3]"])),
         topic_plan_status="unavailable",
         backfilled=True,
         sources=[m.SourceStatus(source=c, url=c, state="failed", reason=c)],

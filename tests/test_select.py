@@ -17,6 +17,7 @@ from digest.fetch.store import SnapshotStore
 from digest.llm.client import LLMClient
 from digest.models import Digest, Overview, PaperWriteup, Section
 from digest.select import earlier_writeups, select_papers
+from digest.write.section import Desk
 from digest.write.triage import rank_papers, rank_without_model
 
 DAY = dt.date.fromisoformat(DEMO_DATE)
@@ -56,7 +57,7 @@ def _digest(day: dt.date, papers) -> Digest:
         version="t",
         papers=[PaperWriteup(paper=p, summary=pending, review=pending, directions=pending) for p in papers],
         topics=[],
-        overview=Section(status="ok", content=Overview(overview="x" * 30)),
+        overview=Section(status="ok", content=Overview(paragraphs=["x" * 30])),
         sources=[],
     )
 
@@ -80,7 +81,8 @@ def _rank(fake_llm, cfg):
 
     async def go():
         try:
-            return await rank_papers(PAPERS, cfg, llm, "triage-model")
+            models = endpoint.models.model_copy(update={"triage": "triage-model"})
+            return await rank_papers(PAPERS, cfg, Desk(llm, endpoint.model_copy(update={"models": models}), DAY))
         finally:
             await llm.close()
 

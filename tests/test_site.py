@@ -16,10 +16,14 @@ from digest.config import ArxivConfig, SiteConfig, load_config
 from digest.fetch.arxiv import fetch_papers
 from digest.fetch.sources import Pacer, ReplaySource
 from digest.fetch.store import SnapshotStore
-from digest.models import Digest
+from digest.models import REVIEW_PARTS, Digest, ReviewPoint
 from digest.render.html import paper_anchor, paper_page
 from digest.render.publish import publish, render_site
-from digest.render.site import SCHEMA_VERSION, load_digests
+from digest.render.site import SCHEMA_VERSION, SiteError, load_digests, read_published
+
+# The demo day as schema version 1 wrote it (built by digest 0.1.0 with tests/fake_llm.py, cut to two
+# papers and two topics): a review part was one text, a commentary or overview one Markdown string.
+V1_DAY = Path(__file__).parent / "data" / "digest_schema1_2026-04-30.json"
 
 
 def _two_days(tmp_path):
@@ -37,7 +41,7 @@ def test_digest_json_is_versioned_and_round_trips(fake_llm, tmp_path):
     assert payload["schema_version"] == SCHEMA_VERSION
     again = Digest.model_validate(payload["digest"])
     assert again == today
-    assert again.papers[0].review.content.overall_evaluation.startswith("Fake overall_evaluation")
+    assert again.papers[0].review.content.overall_evaluation[0].text.startswith("Fake text about")
 
 
 def test_archive_lists_days_newest_first_with_counts(fake_llm, tmp_path):
@@ -60,7 +64,7 @@ def test_atom_feed_has_one_entry_per_day(fake_llm, tmp_path):
         "https://digest.example/2026-04-29/",
         "https://digest.example/2026-04-30/",
     ]
-    assert all(e.summary.startswith("Fake overview") for e in feed.entries)
+    assert all(e.summary.startswith("Fake paragraph") for e in feed.entries)
 
 
 def test_day_pages_link_their_neighbours(fake_llm, tmp_path):
@@ -159,7 +163,7 @@ def test_the_documented_schema_is_the_models_and_describes_a_built_day(fake_llm,
     payload = json.loads((site / DEMO_DATE / "digest.json").read_text())
     validator.validate(payload)
     del payload["digest"]["papers"][0]["review"]["status"]
-    payload["schema_version"] = 2
+    payload["schema_version"] = SCHEMA_VERSION + 1
     assert len(list(validator.iter_errors(payload))) == 2
 
 
@@ -289,3 +293,72 @@ def test_a_day_whose_arxiv_requests_all_failed_says_which_and_is_not_backfilled(
         "snapshot); arXiv's cs.CL announcement feed failed (not in the snapshot); arXiv's cs.LG "
         "announcement feed failed (not in the snapshot); the arXiv export API failed (not in the snapshot)."
     )
+
+
+def _v1_site(tmp_path) -> tuple[Path, dict]:
+    """A site of two days written by schema version 1, 2026-04-29 and DEMO_DATE, and the payload of
+    the second: its overview of three paragraphs, the first a heading, and its second review unavailable."""
+    site = tmp_path / "site"
+    payload = json.loads(V1_DAY.read_text())
+    assert payload["schema_version"] == 1 and "commentary" in payload["digest"]["topics"][0]["commentary"]["content"]
+    for day in ("2026-04-29", DEMO_DATE):
+        payload["digest"]["date"] = day
+        (site / day).mkdir(parents=True)
+        (site / day / "digest.json").write_text(json.dumps(payload))
+    payload["digest"]["overview"]["content"]["overview"] = (
+        "## Today\n\nThe first paragraph of the overview, about papers.\n\n\nThe second one, after two blank lines."
+    )
+    payload["digest"]["papers"][1]["review"] = {"status": "unavailable", "content": None, "error": "the model failed"}
+    (site / DEMO_DATE / "digest.json").write_text(json.dumps(payload))
+    return site, payload["digest"]
+
+
+def test_a_day_of_schema_version_1_is_read_in_the_new_shapes(tmp_path):
+    site, v1 = _v1_site(tmp_path)
+    [_, day] = load_digests(site, strict=True)
+    old_review = v1["papers"][0]["review"]["content"]
+    assert day.papers[0].review.content.parts() == {
+        part: [ReviewPoint(title="", text=old_review[part], evidence="", evidence_found=None)] for part in REVIEW_PARTS
+    }
+    assert day.papers[1].review.status == "unavailable" and day.papers[1].review.content is None
+    assert day.overview.content.paragraphs == [
+        "## Today\n\nThe first paragraph of the overview, about papers.",  # a heading is no paragraph of its own
+        "The second one, after two blank lines.",
+    ]
+    assert [t.commentary.content.markdown for t in day.topics] == [
+        t["commentary"]["content"]["commentary"] for t in v1["topics"]
+    ]
+    assert read_published(site, day.date) == day  # what a rebuild of the day starts from
+    for version in (0, SCHEMA_VERSION + 1, None):
+        payload = json.loads((site / DEMO_DATE / "digest.json").read_text())
+        (site / DEMO_DATE / "digest.json").write_text(json.dumps(payload | {"schema_version": version}))
+        with pytest.raises(SiteError, match=f"schema version {version}, expected {SCHEMA_VERSION} or earlier"):
+            load_digests(site, strict=True)
+
+
+def test_a_site_of_schema_version_1_days_renders_and_republishes(tmp_path):
+    site, v1 = _v1_site(tmp_path)
+    render_site(site, SiteConfig(url="https://digest.example/"))  # digest render: pages, archive, feed
+    html = (site / DEMO_DATE / "index.html").read_text()
+    paper = (site / DEMO_DATE / paper_page(v1["papers"][0]["paper"]["arxiv_id"])).read_text()
+    for page in (html, paper, (site / "index.html").read_text()):
+        assert_safe_html(page)
+    text = Page(paper).plain
+    assert (
+        "6. Overall Evaluation" in text and " ".join(v1["papers"][0]["review"]["content"]["weaknesses"].split()) in text
+    )
+    assert 'class="evidence"' not in paper and "quote not found" not in paper  # a version 1 review has no quotes
+    assert "The review is unavailable today: the model failed." in Page(html).plain
+    assert [i for i in Page((site / "index.html").read_text()).ids if i.startswith("day-")] == [
+        f"day-{DEMO_DATE}",
+        "day-2026-04-29",
+    ]
+    feed = feedparser.parse((site / "feed.xml").read_bytes())
+    assert sorted(e.summary for e in feed.entries) == [
+        "## Today\n\nThe first paragraph of the overview, about papers.\n\nThe second one, after two blank lines.",
+        json.loads(V1_DAY.read_text())["digest"]["overview"]["content"]["overview"],  # 2026-04-29's, as written
+    ]
+    assert json.loads((site / DEMO_DATE / "digest.json").read_text())["schema_version"] == 1  # rendering only reads
+    publish(read_published(site, dt.date.fromisoformat(DEMO_DATE)), site)
+    assert json.loads((site / DEMO_DATE / "digest.json").read_text())["schema_version"] == SCHEMA_VERSION
+    assert load_digests(site, strict=True)[1] == read_published(site, dt.date.fromisoformat(DEMO_DATE))

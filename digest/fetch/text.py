@@ -1,5 +1,5 @@
-"""Feed text to plain text: hidden elements and markup removed, entities decoded, C0 controls and
-runs of space gone; and the scan for text that addresses an AI rather than a reader.
+"""Feed text to plain text: hidden elements and markup removed, entities decoded, C0 and C1 controls,
+bidirectional overrides and runs of space gone; and the scan for text that addresses an AI rather than a reader.
 
 Hidden HTML (hidden, aria-hidden, display:none, visibility:hidden, font-size:0, <template>) is a
 classic carrier of prompt injection: it is dropped before any text can reach a prompt.
@@ -14,6 +14,8 @@ from typing import cast
 import lxml.etree as etree  # a module import: type checkers do not find the compiled etree in lxml
 import lxml.html
 import nh3
+
+from digest.hygiene import drop_controls
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 _SPACE = re.compile(r"\s+")
@@ -60,7 +62,9 @@ def clean_text(raw: str, max_chars: int | None = None, html_markup: bool = True)
     if html_markup and ("<" in raw or "&" in raw):
         # nh3 with no allowed tags keeps only text (script/style content dropped), still escaped.
         raw = html.unescape(nh3.clean(drop_hidden(raw) if "<" in raw else raw, tags=set()))
-    text = _SPACE.sub(" ", _CONTROLS.sub(" ", raw)).strip()  # again: entities can decode to controls
+    # Again, as entities can decode to controls; then C1 controls and bidirectional overrides, as in every
+    # model string (digest.hygiene).
+    text = _SPACE.sub(" ", drop_controls(_CONTROLS.sub(" ", raw))).strip()
     if max_chars is not None and len(text) > max_chars:
         text = text[: max_chars - 1].rsplit(" ", 1)[0] + "…"
     return text

@@ -33,6 +33,8 @@ MIGRATIONS = (
     prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, created REAL NOT NULL)""",
     # What the answer cost when it was written (USD), so a rebuild from the cache keeps the day's cost.
     "ALTER TABLE answers ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0",
+    # Whether the model was sent back once with a check's reason before this answer (digest.write.gate).
+    "ALTER TABLE answers ADD COLUMN retried INTEGER NOT NULL DEFAULT 0",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -48,6 +50,7 @@ class Cached(NamedTuple):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    retried: bool = False
 
 
 def migrate(db: sqlite3.Connection) -> int:
@@ -106,11 +109,11 @@ class AnswerCache:
         return db
 
     def get(self, key: str) -> Cached | None:
-        """The answer stored under `key` with its tokens and USD cost, or None."""
+        """The answer stored under `key` with its tokens, USD cost and whether it was retried, or None."""
         row = self._db.execute(
-            "SELECT answer, prompt_tokens, completion_tokens, cost_usd FROM answers WHERE key = ?", (key,)
+            "SELECT answer, prompt_tokens, completion_tokens, cost_usd, retried FROM answers WHERE key = ?", (key,)
         ).fetchone()
-        return Cached(*row) if row else None
+        return Cached(*row[:4], retried=bool(row[4])) if row else None
 
     def put(
         self,
@@ -121,13 +124,14 @@ class AnswerCache:
         prompt_tokens: int,
         completion_tokens: int,
         cost_usd: float = 0.0,
+        retried: bool = False,
     ) -> None:
-        """Store one validated answer with its tokens and cost (USD); committed at once so a killed
-        run keeps it."""
+        """Store one validated answer with its tokens and cost (USD), and whether the model was sent
+        back once before it; committed at once so a killed run keeps it."""
         self._db.execute(
             "INSERT OR REPLACE INTO answers (key, prompt, model, answer, prompt_tokens, completion_tokens, created,"
-            " cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, prompt_ref, model, answer, prompt_tokens, completion_tokens, time.time(), cost_usd),
+            " cost_usd, retried) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, prompt_ref, model, answer, prompt_tokens, completion_tokens, time.time(), cost_usd, int(retried)),
         )
         self._db.commit()
 

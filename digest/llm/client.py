@@ -24,10 +24,12 @@ from pydantic import BaseModel
 
 from digest.config import Endpoint, Price
 from digest.errors import EXIT_USAGE, DigestError
-from digest.llm.cache import AnswerCache, Cached
+from digest.llm.bounds import Shape, request_schema
+from digest.llm.cache import AnswerCache
 from digest.llm.policy import MAX_ATTEMPTS, Budget, BudgetSpent, CircuitBreaker, Reservation, classify, cost_usd
 from digest.llm.prompts import Prompt, load_prompt
-from digest.llm.request import LLMError, Request, build_request, parse_answer
+from digest.llm.request import Check, LLMError, Request, build_request, parse_answer, response_format
+from digest.llm.salvage import merged, missing_fields, rest_schema, salvage
 from digest.models import Ping, Usage
 
 T = TypeVar("T", bound=BaseModel)
@@ -62,6 +64,7 @@ class Completion(Generic[T]):
     prompt_tokens: int
     completion_tokens: int
     cached: bool = False
+    retried: bool = False  # the model was sent back once with a check's reason
 
 
 @dataclass
@@ -71,6 +74,20 @@ class Answer:
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+    def then(self, later: Answer) -> Answer:
+        """`later`'s text, with the tokens of both requests."""
+        return Answer(
+            later.text, self.prompt_tokens + later.prompt_tokens, self.completion_tokens + later.completion_tokens
+        )
+
+
+class CutOff(LLMError):
+    """The answer hit max_tokens; `answer` is what came (tokens included), for salvage."""
+
+    def __init__(self, message: str, answer: Answer):
+        super().__init__(message)
+        self.answer = answer
 
 
 class LLMClient:
@@ -137,45 +154,117 @@ class LLMClient:
         except (LLMError, openai.APIError) as exc:
             raise PreflightError(f"preflight call to {model} failed, nothing written: {_detail(exc)}") from None
 
-    async def complete(self, model: str, prompt: Prompt, schema: type[T], **values) -> Completion[T]:
-        """Run `prompt` filled with `values` on `model`; the answer validated as `schema`.
+    async def complete(
+        self,
+        model: str,
+        prompt: Prompt,
+        schema: type[T],
+        *,
+        shape: Shape | None = None,
+        check: Check | None = None,
+        **values,
+    ) -> Completion[T]:
+        """Run `prompt` filled with `values` on `model`; the answer validated as `schema`, bounded by
+        `shape` (digest.llm.bounds).
 
-        Raises LLMError after one repair attempt (bad JSON) or the retries of digest.llm.policy,
-        and PreflightError when the endpoint fails its first, tiny request.
+        An answer cut off at max_tokens keeps its complete fields and asks once for the rest, shorter;
+        an answer that is not valid JSON for `schema` is repaired once; a valid answer that `check`
+        (a pure function over the answer) says may be mended is sent back once with the reason, and
+        the second answer stands (the first, when the second fails). Cached answers are final.
+        Raises LLMError when no valid answer comes (after the retries of digest.llm.policy), and
+        PreflightError when the endpoint fails its first, tiny request.
         """
-        request = build_request(self.endpoint.structured_output, model, prompt, schema, self.temperature, **values)
-        hit = self.cache.get(request.key)
-        cached = self._read_cached(hit, schema) if hit is not None else None
-        if hit is not None and cached is not None:
-            self.usage.reuse(hit.prompt_tokens, hit.completion_tokens, hit.cost_usd)
-            return Completion(cached, model, hit.prompt_tokens, hit.completion_tokens, cached=True)
+        request = build_request(
+            self.endpoint.structured_output, model, prompt, schema, self.temperature, shape, **values
+        )
+        cached = self._from_cache(request, schema)
+        if cached is not None:
+            return cached
         if self._wants_preflight:
             await self.preflight()
-        answer = await self.send(request)
-        try:
-            value = parse_answer(answer.text, schema)
-        except LLMError as problem:
-            repaired = await self.send(request.repair(answer.text, str(problem)))
-            value = parse_answer(repaired.text, schema)
-            answer = Answer(
-                repaired.text,
-                answer.prompt_tokens + repaired.prompt_tokens,
-                answer.completion_tokens + repaired.completion_tokens,
-            )
+        value, answer = await self._answer(request, schema, shape)
+        verdict = check(value) if check is not None else None
+        retried = False
+        if verdict is not None and verdict.retry:
+            value, answer = await self._retry(request, schema, value, answer, verdict.reason)
+            retried = True
         cost = cost_usd(self.prices.get(model), answer.prompt_tokens, answer.completion_tokens)
         self.cache.put(
-            request.key, request.prompt_ref, model, answer.text, answer.prompt_tokens, answer.completion_tokens, cost
+            request.key,
+            request.prompt_ref,
+            model,
+            answer.text,
+            answer.prompt_tokens,
+            answer.completion_tokens,
+            cost,
+            retried=retried,
         )
-        return Completion(value, model, answer.prompt_tokens, answer.completion_tokens)
+        return Completion(value, model, answer.prompt_tokens, answer.completion_tokens, retried=retried)
 
-    @staticmethod
-    def _read_cached(hit: Cached, schema: type[T]) -> T | None:
-        """The cached answer as `schema`, or None when it no longer validates (stored for an older
-        shape of the schema): then it is asked again."""
+    async def _answer(self, request: Request, schema: type[T], shape: Shape | None) -> tuple[T, Answer]:
+        """A valid answer to `request`: as sent, repaired once, or completed after a cut-off."""
         try:
-            return parse_answer(hit.answer, schema)
+            answer = await self.send(request)
+        except CutOff as cut:
+            return await self._rest(request, schema, shape, cut.answer)
+        try:
+            return parse_answer(answer.text, schema), answer
+        except LLMError as problem:
+            repaired = await self.send(request.repair(answer.text, str(problem)))
+            return parse_answer(repaired.text, schema), answer.then(repaired)
+
+    async def _rest(self, request: Request, schema: type[T], shape: Shape | None, cut: Answer) -> tuple[T, Answer]:
+        """The answer `cut` off at max_tokens completed: its complete fields kept (digest.llm.salvage),
+        the others asked for once, with a smaller shape. Raises LLMError when that fails too."""
+        kept = salvage(cut.text, schema)
+        fields = missing_fields(kept, schema)
+        rest = rest_schema(schema, fields)
+        smaller = shape.smaller() if shape is not None else None
+        mode = self.endpoint.structured_output
+        wanted = request_schema(rest.model_json_schema(), smaller, grammar=mode == "json_object")
+        limit = f", at most {smaller.words} words per text" if smaller is not None else ""
+        more = await self.send(
+            request.follow_up(
+                cut.text,
+                f"Your answer was cut off at max_tokens={request.max_tokens}. Give only the missing parts "
+                f"({', '.join(fields)}) as a JSON object, shorter{limit}.",
+                response_format(mode, rest.__name__, wanted),
+            )
+        )
+        value = merged(kept, parse_answer(more.text, rest), schema)
+        joined = cut.then(more)
+        return value, Answer(value.model_dump_json(), joined.prompt_tokens, joined.completion_tokens)
+
+    async def _retry(
+        self, request: Request, schema: type[T], value: T, answer: Answer, reason: str
+    ) -> tuple[T, Answer]:
+        """`answer` sent back once with a check's `reason`; the new answer, or `value` as it was when
+        none comes (its problem is then shown)."""
+        try:
+            again = await self.send(
+                request.follow_up(
+                    answer.text,
+                    f"That answer has a problem: {reason}. Answer again with the whole corrected JSON object.",
+                )
+            )
+            return parse_answer(again.text, schema), answer.then(again)
+        except LLMError:
+            return value, answer
+
+    def _from_cache(self, request: Request, schema: type[T]) -> Completion[T] | None:
+        """The cached answer to `request` as `schema`, counted in `usage`; None when there is none or it no
+        longer validates (stored for an older shape of the schema): then it is asked again."""
+        hit = self.cache.get(request.key)
+        if hit is None:
+            return None
+        try:
+            value = parse_answer(hit.answer, schema)
         except LLMError:
             return None
+        self.usage.reuse(hit.prompt_tokens, hit.completion_tokens, hit.cost_usd)
+        return Completion(
+            value, request.model, hit.prompt_tokens, hit.completion_tokens, cached=True, retried=hit.retried
+        )
 
     async def send(self, request: Request) -> Answer:
         """`request` answered, retried per digest.llm.policy. Raises LLMError (ContextOverflow when
@@ -255,7 +344,10 @@ class LLMClient:
         if getattr(choice.message, "refusal", None):
             raise LLMError(f"{model}: refused: {choice.message.refusal}")
         if choice.finish_reason == "length":
-            raise LLMError(f"{model}: answer cut off at max_tokens={request.max_tokens}")
+            raise CutOff(
+                f"{model}: answer cut off at max_tokens={request.max_tokens}",
+                Answer(choice.message.content or "", p_tok, c_tok),
+            )
         if not (choice.message.content or "").strip():
             raise LLMError(f"{model}: empty answer (finish_reason={choice.finish_reason})")
         return Answer(choice.message.content, p_tok, c_tok)

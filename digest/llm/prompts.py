@@ -1,5 +1,8 @@
-"""Prompt files (`digest/prompts/<id>.md`): YAML front matter (id, version, max_tokens), then a
-`[system]` and a `[user]` part. The user part is a Jinja2 template filled with the task's input.
+"""Prompt files (`digest/prompts/<id>.md`): YAML front matter (id, version, and max_tokens unless the
+task's depth settings give it: config.Depth), then a
+`[system]` and a `[user]` part, both Jinja2 templates filled with the task's input. Files whose name
+starts with "_" are parts the prompts include (`_today.md`: the digest's date, and that what the
+model does not know may still be real).
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ import jinja2
 import yaml
 from pydantic import BaseModel
 
-_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("digest", "prompts"), undefined=jinja2.StrictUndefined, keep_trailing_newline=False
+)
 
 
 class Prompt(BaseModel):
     id: str
     version: int
-    max_tokens: int  # completion tokens
-    system: str
+    max_tokens: int | None = None  # completion tokens; tasks with depth settings take theirs from there
+    system: str  # Jinja2 template source
     user: str  # Jinja2 template source
 
     @property
@@ -29,7 +34,7 @@ class Prompt(BaseModel):
     def render(self, **values) -> list[dict[str, str]]:
         """The chat messages for this prompt with `values` filled in."""
         return [
-            {"role": "system", "content": self.system},
+            {"role": "system", "content": _ENV.from_string(self.system).render(**values).strip()},
             {"role": "user", "content": _ENV.from_string(self.user).render(**values).strip()},
         ]
 
@@ -46,7 +51,7 @@ def load_prompt(prompt_id: str) -> Prompt:
     return Prompt(
         id=meta["id"],
         version=meta["version"],
-        max_tokens=meta["max_tokens"],
+        max_tokens=meta.get("max_tokens"),
         system=system.replace("[system]", "", 1).strip(),
         user=user.strip(),
     )

@@ -13,23 +13,23 @@ pydantic model; a half-parsed answer never leaves.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from digest.config import StructuredOutput
 from digest.hygiene import THINK, clean_value
+from digest.llm.bounds import Shape, request_schema
 from digest.llm.cache import cache_key
 from digest.llm.prompts import Prompt
 
 T = TypeVar("T", bound=BaseModel)
 
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
-MAX_LIST_ITEMS = 3  # items per list of strings from grammar-constrained servers
 # The budget's bound on a request's prompt tokens: every token of a byte-level BPE or byte-fallback
 # tokenizer (tiktoken, Llama, Mistral, Qwen) covers at least one UTF-8 byte, so bytes bound the
 # text's tokens; chat templates add a few special tokens per message and per request (the reply's
@@ -37,6 +37,19 @@ MAX_LIST_ITEMS = 3  # items per list of strings from grammar-constrained servers
 # response_format's schema into the prompt.
 TEMPLATE_TOKENS_PER_MESSAGE = 8
 TEMPLATE_TOKENS_PER_REQUEST = 64
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why an answer fails a check, and whether sending the model back once with `reason` may mend it
+    (`retry`: an uncited paragraph, a quote not found) or not (a write-up of another paper)."""
+
+    reason: str
+    retry: bool = False
+
+
+# A check over a valid answer (a pure function: no I/O, no LLM): None when it passes.
+Check = Callable[[Any], "Verdict | None"]
 
 
 class LLMError(Exception):
@@ -70,17 +83,20 @@ class Request:
 
     def repair(self, answer: str, problem: str) -> Request:
         """This request asked once more: the invalid `answer` quoted back with what is wrong with it."""
+        return self.follow_up(
+            answer, f"That answer was not valid: {problem}. Answer again with only the corrected JSON object."
+        )
+
+    def follow_up(
+        self, answer: str, message: str, response_format: dict | None = None, max_tokens: int | None = None
+    ) -> Request:
+        """This conversation taken one turn further: the model's `answer`, then our `message`; with
+        another `response_format` and `max_tokens` when given (asking for the rest of a cut-off answer)."""
         return replace(
             self,
-            messages=[
-                *self.messages,
-                {"role": "assistant", "content": answer},
-                {
-                    "role": "user",
-                    "content": f"That answer was not valid: {problem}. "
-                    "Answer again with only the corrected JSON object.",
-                },
-            ],
+            messages=[*self.messages, {"role": "assistant", "content": answer}, {"role": "user", "content": message}],
+            response_format=self.response_format if response_format is None else response_format,
+            max_tokens=self.max_tokens if max_tokens is None else max_tokens,
         )
 
     def prompt_token_bound(self) -> int:
@@ -96,57 +112,44 @@ def prompt_token_bound(messages: list[dict], response_format: dict | None) -> in
 
 
 def build_request(
-    mode: StructuredOutput, model: str, prompt: Prompt, schema: type[BaseModel], temperature: float, **values
+    mode: StructuredOutput,
+    model: str,
+    prompt: Prompt,
+    schema: type[BaseModel],
+    temperature: float,
+    shape: Shape | None = None,
+    **values,
 ) -> Request:
     """The request that runs `prompt` filled with `values` on `model`, asking for a JSON object of
-    `schema` in structured-output `mode`."""
+    `schema` in structured-output `mode`, bounded by `shape` (digest.llm.bounds; its max_tokens
+    replaces the prompt's)."""
     messages = prompt.render(**values)
+    wanted = request_schema(schema.model_json_schema(), shape, grammar=mode == "json_object")
     if mode == "none":
-        messages[0]["content"] += "\nAnswer with only a JSON object matching this JSON schema:\n" + json.dumps(
-            schema.model_json_schema()
-        )
-    params = {"temperature": temperature, "max_tokens": prompt.max_tokens, "structured_output": mode}
+        messages[0]["content"] += "\nAnswer with only a JSON object matching this JSON schema:\n" + json.dumps(wanted)
+    max_tokens = shape.max_tokens if shape is not None else prompt.max_tokens
+    if max_tokens is None:
+        raise ValueError(f"prompt {prompt.ref} has no max_tokens and was given no shape")
+    # The schema is part of the key: the same prompt with other bounds or pins is another question.
+    params = {"temperature": temperature, "max_tokens": max_tokens, "structured_output": mode, "schema": wanted}
     return Request(
         model=model,
         prompt_ref=prompt.ref,
         messages=messages,
-        max_tokens=prompt.max_tokens,
+        max_tokens=max_tokens,
         temperature=temperature,
-        response_format=response_format(mode, schema),
+        response_format=response_format(mode, schema.__name__, wanted),
         key=cache_key(prompt.ref, model, params, messages),
     )
 
 
-def response_format(mode: StructuredOutput, schema: type[BaseModel]) -> dict | None:
-    """The `response_format` that asks for `schema` in `mode` (None for `none`)."""
+def response_format(mode: StructuredOutput, name: str, schema: dict) -> dict | None:
+    """The `response_format` that asks for JSON `schema` (named `name`) in `mode` (None for `none`)."""
     if mode == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}}
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
     if mode == "json_object":
-        return {"type": "json_object", "schema": bounded_schema(schema.model_json_schema())}
+        return {"type": "json_object", "schema": schema}
     return None
-
-
-def bounded_schema(schema: dict) -> dict:
-    """`schema` with a maxItems on every list of strings, for grammar-constrained servers
-    (llama.cpp): the grammar then closes each list where a small model would go on until the
-    answer is cut off. (String maxLength is left out: llama.cpp expands it into one grammar rule
-    per character and rejects the grammar beyond a few hundred.)
-    """
-    bounded = copy.deepcopy(schema)
-    for node in _walk(bounded):
-        if node.get("type") == "array" and node.get("items", {}).get("type") == "string":
-            node.setdefault("maxItems", MAX_LIST_ITEMS)
-    return bounded
-
-
-def _walk(node):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
 
 
 def extract_json(text: str) -> str:

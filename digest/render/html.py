@@ -1,6 +1,6 @@
 """The day's page and each paper's page: the Jinja2 environment (autoescape on), model and feed
-text through CommonMark (cmark-gfm) then nh3, every URL through safe_url(), and stable anchors
-and file names.
+text through CommonMark (cmark-gfm) then nh3, every URL through safe_url(), stable anchors and
+file names, and the links from a commentary's or the overview's citations ([n]) to what they cite.
 
 The stylesheet is inlined and allowed by its hash in the Content-Security-Policy, so every page is
 one self-contained file that loads nothing.
@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from digest.config import SiteConfig
 from digest.hygiene import THINK
-from digest.models import Digest, PaperReview, PaperWriteup, ResearchDirections
+from digest.models import REVIEW_PARTS, Digest, PaperReview, PaperWriteup, ResearchDirections, ReviewPoint
 from digest.render import wording
 from digest.words import plural
 
@@ -99,12 +99,17 @@ def _cleaner(allowed: frozenset[str] | None) -> nh3.Cleaner:
     )
 
 
-def render_markdown(text: str | None, links: Iterable[str] | None = None) -> Markup:
+def render_markdown(text: str | None, links: Iterable[str] | None = None, cites: Iterable[str] | None = None) -> Markup:
     """Model or feed text (Markdown) as sanitized HTML: tight allowlist, http(s) links only, and
-    when `links` is given only links to those URLs (a commentary may cite its own articles only)."""
+    when `links` is given only links to those URLs (a commentary may cite its own articles only).
+
+    `cites` are the page anchors of the items the text cites by number: a citation [n] (also
+    [1, 3], [1][2], [1-3]) links each n to `#cites[n-1]`; a number with no item stays plain text.
+    """
     if not text:
         return Markup("")
-    return _sanitized(text, None if links is None else frozenset(safe_url(u) for u in links))
+    allowed = None if links is None else frozenset(safe_url(u) for u in links)
+    return _sanitized(text, allowed, None if cites is None else tuple(cites))
 
 
 def sanitized_cache_clear() -> None:
@@ -115,22 +120,53 @@ def sanitized_cache_clear() -> None:
 # Cached because a paper's summary, review and directions appear on the day page and on the
 # paper's own page: the second rendering is free. 4,096 entries of a few KB each at most.
 @functools.lru_cache(maxsize=4096)
-def _sanitized(text: str, allowed: frozenset[str] | None) -> Markup:
+def _sanitized(text: str, allowed: frozenset[str] | None, cites: tuple[str, ...] | None) -> Markup:
     # Raw HTML passes cmark-gfm (C, about 15 µs a paragraph) so that nh3 sees it whole: it drops
     # <script> and <style> with their content and every tag and attribute off the allowlist.
     html = cmarkgfm.markdown_to_html(THINK.sub("", text), options=Options.CMARK_OPT_UNSAFE)
     clean = _cleaner(allowed).clean(html)
     # A link whose URL was refused keeps its text but is no longer a link.
-    return Markup(_HREFLESS_LINK.sub(r"\1", clean))
+    clean = _HREFLESS_LINK.sub(r"\1", clean)
+    return Markup(_link_citations(clean, cites) if cites else clean)
 
 
-REVIEW_PARTS = (
-    ("summary_of_content", "1. Summary of Content"),
-    ("weaknesses", "2. Weaknesses"),
-    ("technical_soundness", "3. Technical Soundness"),
-    ("novelty_and_significance", "4. Novelty and Significance"),
-    ("potential_limitations", "5. Potential Limitations or Concerns"),
-    ("overall_evaluation", "6. Overall Evaluation"),
+_CITATION = r"\[\d+(?:\s*[,;\u2013-]\s*\d+)*\]"  # [1], [1, 3], [1-3], [1–3]
+# Over sanitized HTML: a link, code or preformatted text is kept whole, and so is every tag, so a
+# citation is linked only where it is text (never inside a link, or a number in a URL or in code).
+_KEEP_OR_CITATION = re.compile(rf"<(a|code|pre)\b[^>]*>.*?</\1>|<[^>]*>|({_CITATION})", re.S)
+_NUMBER = re.compile(r"\d+")
+
+
+def _link_citations(html: str, cites: tuple[str, ...]) -> str:
+    """`html` with each cited number linked to its item's anchor. Our links, added after nh3: the
+    sanitizer lets the model link to no page anchor itself. nh3 escapes < and > in text and in
+    attribute values, so every tag is one <...> run."""
+    targets = {str(n): anchor for n, anchor in enumerate(cites, 1)}  # a string key: "007" is no item
+
+    def number(match: re.Match[str]) -> str:
+        anchor = targets.get(match.group())
+        return Markup('<a href="#{}">{}</a>').format(anchor, match.group()) if anchor else match.group()
+
+    def citation(match: re.Match[str]) -> str:
+        return _NUMBER.sub(number, match.group(2)) if match.group(2) else match.group()
+
+    return _KEEP_OR_CITATION.sub(citation, html)
+
+
+# The page's heading of each review part (models.REVIEW_PARTS), numbered in that order.
+REVIEW_HEADINGS = dict(
+    zip(
+        REVIEW_PARTS,
+        (
+            "Summary of Content",
+            "Weaknesses",
+            "Technical Soundness",
+            "Novelty and Significance",
+            "Potential Limitations or Concerns",
+            "Overall Evaluation",
+        ),
+        strict=True,
+    )
 )
 DIRECTION_PARTS = (
     ("direct_extensions", "1. Direct Extensions of This Work"),
@@ -143,10 +179,50 @@ DIRECTION_PARTS = (
 # A review or a set of directions is rendered as one Markdown document with its headings: one
 # conversion and one sanitizer pass per section instead of one per paragraph or list item.
 def review_markdown(review: PaperReview) -> Markup:
-    """The six parts of a review under their numbered headings, as sanitized HTML."""
-    return render_markdown(
-        "\n\n".join(f"#### {heading}\n\n{getattr(review, field)}" for field, heading in REVIEW_PARTS)
+    """The six parts of a review under their numbered headings, each an ordered list of its points
+    (bold title, text, the evidence quote below in small type, labelled "quote not found" when our
+    check did not find it in the text the model read), as sanitized HTML."""
+    parts = review.parts()
+    document = "\n\n".join(
+        f"#### {n}. {heading}\n\n" + "\n\n".join(_point(point) for point in parts[field])
+        for n, (field, heading) in enumerate(REVIEW_HEADINGS.items(), 1)
     )
+    return _marked_evidence(render_markdown(document))
+
+
+# An evidence quote is marked with private-use characters, removed from the model's text first, so
+# that after sanitizing only the quotes we placed get the evidence style and the "quote not found" label.
+_QUOTE, _NOT_FOUND = "\ue000", "\ue001"
+_MARKERS = re.compile("[\ue000\ue001]")
+_ITEM_INDENT = " " * len("1. ")  # a list item's continuation lines: its text stays in the item
+
+
+def _point(point: ReviewPoint) -> str:
+    """A review point as Markdown, one item of its part's ordered list. The text is indented into
+    the item, so even an unclosed code fence ends with the item; the quote, on one line, is a
+    quote block of the item. A point without title or evidence (a review of schema version 1)
+    shows only its text."""
+    title = " ".join(_MARKERS.sub("", point.title).split())
+    if title and not title.endswith((".", ":", "?", "!")):
+        title += ":"  # "**Benchmark bias:** The benchmark ...", as a reviewer writes it
+    item = (
+        "1. "
+        + (f"**{title}** " if title else "")
+        + _MARKERS.sub("", point.text).strip().replace("\n", "\n" + _ITEM_INDENT)
+    )
+    quote = " ".join(_MARKERS.sub("", point.evidence).split())
+    if not quote:
+        return item
+    # The markers lead the quote: nothing the model wrote can come before them, or take them away.
+    return f"{item}\n\n{_ITEM_INDENT}> {_QUOTE}{_NOT_FOUND if point.evidence_found is False else ''}{quote}"
+
+
+def _marked_evidence(html: Markup) -> Markup:
+    """The review's HTML with our evidence quotes styled and each one not found labelled. A quote
+    that an unclosed structure of its point's text took in (a code fence) keeps its label, unstyled."""
+    text = str(html).replace(f"<blockquote>\n<p>{_QUOTE}", '<blockquote class="evidence">\n<p>')
+    text = text.replace(_NOT_FOUND, f'<span class="badge warn">{wording.QUOTE_NOT_FOUND}</span> ')
+    return Markup(text.replace(_QUOTE, ""))
 
 
 def directions_markdown(directions: ResearchDirections) -> Markup:
@@ -160,14 +236,32 @@ def directions_markdown(directions: ResearchDirections) -> Markup:
     )
 
 
-def _unique_slugs(titles: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
+def topic_anchors(titles: list[str]) -> list[str]:
+    """The anchors of the day's topics, from their titles: 'topic-frontier-models', and a second
+    topic of the same slug 'topic-frontier-models-2' (a number no other topic's slug already has)."""
+    used: set[str] = set()
     out = []
     for title in titles:
-        base = "topic-" + slugify(title)
-        seen[base] = seen.get(base, 0) + 1
-        out.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+        base = slug = "topic-" + slugify(title)
+        n = 1
+        while slug in used:
+            n += 1
+            slug = f"{base}-{n}"
+        used.add(slug)
+        out.append(slug)
     return out
+
+
+def article_anchors(topic_anchor: str, count: int) -> list[str]:
+    """The anchors of a topic's `count` articles, [1] first: 'topic-frontier-models--1'. A slug
+    never holds "--", so no topic's or other article's anchor can be the same."""
+    return [f"{topic_anchor}--{n}" for n in range(1, count + 1)]
+
+
+def overview_cites(digest: Digest, topic_slugs: list[str]) -> list[str]:
+    """What the overview's [n] cite, the numbering its request gives (digest.write.overview): [1..P]
+    the day's papers in order, then [P+1..P+T] its topics (`topic_slugs`, from topic_anchors)."""
+    return [paper_anchor(w.paper.arxiv_id) for w in digest.papers] + topic_slugs
 
 
 @functools.cache
@@ -242,6 +336,7 @@ def render_page(
     """
     script = _asset("filter.js")
     css, csp = stylesheet(script)
+    slugs = topic_anchors([t.title for t in digest.topics])
     return (
         environment()
         .get_template("digest.html.j2")
@@ -253,7 +348,11 @@ def render_page(
             previous=previous,
             following=following,
             inline=len(digest.papers) <= inline_max,
-            topic_slugs=_unique_slugs([t.title for t in digest.topics]),
+            topic_slugs=slugs,
+            article_anchors=[
+                article_anchors(slug, len(t.articles)) for slug, t in zip(slugs, digest.topics, strict=True)
+            ],
+            overview_cites=overview_cites(digest, slugs),
             overview_links=[a.link for t in digest.topics for a in t.articles]
             + [w.paper.abs_url for w in digest.papers],
         )

@@ -4,7 +4,8 @@ RFC 4287, via feedgen).
 
 Each day's digest.json is the source of truth: publishing a day (digest.render.publish) renders
 its page and re-renders its neighbours from their JSON, so previous/next links stay right without
-any LLM call; `digest render` re-renders every day.
+any LLM call; `digest render` re-renders every day. A file of an earlier schema version is read
+through UPGRADES, one step per version, so days published before a change still render.
 """
 
 from __future__ import annotations
@@ -16,21 +17,21 @@ import re
 from pathlib import Path
 
 from feedgen.feed import FeedGenerator
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from digest.errors import DigestError
-from digest.models import Digest
+from digest.models import Digest, Text
 from digest.render.html import environment, stylesheet
 from digest.words import plural
 
-SCHEMA_VERSION = 1  # bump when a field of Digest changes meaning or disappears
+SCHEMA_VERSION = 2  # bump when a field of Digest changes meaning or disappears, and add its upgrade
 DAY_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}")
 log = logging.getLogger(__name__)
 
 
 def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of `<date>/digest.json`, derived from the pydantic models:
-    {"schema_version": 1, "digest": Digest}. docs/digest.schema.json is this, committed."""
+    {"schema_version": SCHEMA_VERSION, "digest": Digest}. docs/digest.schema.json is this, committed."""
     digest = Digest.model_json_schema(mode="serialization")
     defs = digest.pop("$defs")
     return {
@@ -49,10 +50,68 @@ class SiteError(DigestError):
 
 
 def digest_json(digest: Digest) -> str:
-    """The text of `<date>/digest.json`: {"schema_version": 1, "digest": <Digest>}."""
+    """The text of `<date>/digest.json`: {"schema_version": SCHEMA_VERSION, "digest": <Digest>}."""
     return json.dumps(
         {"schema_version": SCHEMA_VERSION, "digest": digest.model_dump(mode="json")}, ensure_ascii=False, indent=1
     )
+
+
+def _paragraphs(text: str) -> list[str]:
+    """One Markdown text as paragraphs: split at blank lines, a piece too short to be a paragraph
+    (models.Text, e.g. a heading) kept with the next one, so the joined text reads as before."""
+    pieces: list[str] = []
+    for piece in re.split(r"\n\s*\n", text.strip()):
+        if pieces and not _is_paragraph(pieces[-1]):
+            pieces[-1] += "\n\n" + piece
+        else:
+            pieces.append(piece)
+    if len(pieces) > 1 and not _is_paragraph(pieces[-1]):
+        pieces[-2] += "\n\n" + pieces.pop()
+    return pieces
+
+
+_PARAGRAPH = TypeAdapter(Text)
+
+
+def _is_paragraph(text: str) -> bool:
+    try:
+        _PARAGRAPH.validate_python(text)
+    except ValidationError:
+        return False
+    return True
+
+
+def _points_and_paragraphs(digest: dict) -> dict:
+    """Schema version 1 -> 2: a review part was one text, now a list of points (one, with no title
+    and no evidence, never checked); a commentary {"commentary": s} and an overview {"overview": s}
+    are now {"paragraphs": [...]}, `s` split at its blank lines. Changes `digest` in place."""
+    for writeup in digest.get("papers", []):
+        review = writeup["review"].get("content") or {}
+        for part, text in review.items():
+            if part not in ("arxiv_id", "title"):  # version 1's review: the echoes and six texts
+                review[part] = [{"title": "", "text": text, "evidence": "", "evidence_found": None}]
+    sections = [(t["commentary"], "commentary") for t in digest.get("topics", [])]
+    for section, field in [*sections, (digest.get("overview", {}), "overview")]:
+        if section.get("content"):
+            section["content"] = {"paragraphs": _paragraphs(section["content"][field])}
+    return digest
+
+
+# UPGRADES[n] takes the "digest" of a digest.json of schema version n to version n + 1 (read only:
+# the file keeps its version until the day is published again). Append only; never edit one.
+UPGRADES = {1: _points_and_paragraphs}
+
+
+def upgrade(payload: dict) -> dict:
+    """The "digest" of a digest.json payload {"schema_version": n, "digest": {...}} at SCHEMA_VERSION,
+    through UPGRADES. Raises ValueError for a version it cannot read (unknown, or newer), KeyError
+    or TypeError for a payload that is not of the version it names."""
+    version, digest = payload.get("schema_version"), payload["digest"]
+    while version in UPGRADES:
+        digest, version = UPGRADES[version](digest), version + 1
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"schema version {payload.get('schema_version')}, expected {SCHEMA_VERSION} or earlier")
+    return digest
 
 
 def load_digests(output: Path, strict: bool = False) -> list[Digest]:
@@ -101,10 +160,8 @@ def _read_day(folder: Path) -> Digest | None:
         return None
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
-        if payload.get("schema_version") != SCHEMA_VERSION:
-            raise SiteError(f"{path}: schema version {payload.get('schema_version')}, expected {SCHEMA_VERSION}")
-        digest = Digest.model_validate(payload["digest"])
-    except (OSError, ValueError, KeyError, AttributeError, ValidationError) as exc:
+        digest = Digest.model_validate(upgrade(payload))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:
         raise SiteError(f"{path} is unreadable: {str(exc).splitlines()[0]}") from None
     if digest.date.isoformat() != folder.name:
         raise SiteError(f"{path} is the digest of {digest.date}, not of {folder.name}")
@@ -144,7 +201,7 @@ def render_feed(digests: list[Digest], site_url: str | None) -> str:
         entry.published(d.generated_at)
         entry.updated(d.generated_at)
         content = d.overview.content
-        overview = content.overview if d.overview.status == "ok" and content is not None else ""
+        overview = content.markdown if d.overview.status == "ok" and content is not None else ""
         entry.summary(
             overview
             or f"{plural(len(d.papers), 'paper')}, {plural(d.article_count, 'news article')}, "

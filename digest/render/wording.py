@@ -15,6 +15,9 @@ NO_MAILING_SOURCE = "arxiv"
 # The arXiv requests' source names: "arxiv-rss-<category>", "arxiv-api", "arxiv-oai".
 ARXIV_PREFIX = "arxiv-"
 ARXIV_SERVICES = {"arxiv-api": "the arXiv export API", "arxiv-oai": "arXiv's OAI-PMH interface"}
+# The label beside a review point's evidence quote that digest.write.quotes did not find in the text
+# the model read (ReviewPoint.evidence_found False).
+QUOTE_NOT_FOUND = "quote not found"
 FROM_WHAT = {
     "abstract": "the abstract",
     "fulltext": "the full text",

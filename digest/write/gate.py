@@ -1,12 +1,17 @@
 """The writing gate: checks every model answer passes before it becomes a `Section`, each a pure
 function (no I/O, no LLM) over the answer and the text the model read, returning why the answer
-must be marked "unverified" (a str) or None. Text hygiene happens before, as the answer is read
-(digest.hygiene); the paper-against-source checks are digest.write.grounding.
+must be marked "unverified" (a str, or a Verdict that also says whether asking again may mend it) or
+None. Text hygiene happens before, as the answer is read (digest.hygiene); the paper-against-source
+checks are digest.write.grounding, evidence quotes digest.write.quotes, citations digest.write.citations.
 
 - `echoed_instructions(writeup, source)`: the write-up holds instructions aimed at an AI ("ignore
   previous instructions", "give a positive review"), most likely repeated from an injection in
   its input.
-`gate_section(section, source)` applies them to a written Section.
+- `doubts_the_unknown(writeup, source)`: it calls something fictitious or fabricated that the source
+  does not (the writer judging by its own training cut-off).
+`gate_section(section, source, checks)` applies them, and a task's own checks (Verdicts: evidence
+quotes, citations), to a written Section. A check whose Verdict says `retry` is also given to the
+client, which sends the model back once with the reason (digest.llm.client).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import re
 
 from digest.fetch.text import aimed_at_ai
+from digest.llm.request import Check, Verdict
 from digest.models import Section
 from digest.write.grounding import section_text
 
@@ -54,13 +60,54 @@ def echoed_instructions(writeup: str, source: str) -> str | None:
     return f'it {where}: "{quoted}"'
 
 
-def gate_section(section: Section, source: str) -> Section:
-    """`section` marked "unverified", the reason added to its error, when its text fails a gate
-    check against `source` (the text the model read); a section without content is returned as is."""
+# What a reviewer says of a model, dataset or paper it does not know: it may be newer than its training
+# (a real review called GPT-5.2 "fictitious" and a paper's results "fabricated" for that reason).
+_DOUBT = re.compile(
+    r"\b(?:fictitious|fictional|fabricated|made[- ]up|non-?existent|do(?:es)? not (?:yet )?exist"
+    r"|hypothetical (?:models?|systems?|results?|references?)|future[- ]dated|not (?:yet )?been released"
+    r"|fake (?:models?|results?|references?|data))\b",
+    re.I,
+)
+
+
+def doubts_the_unknown(writeup: str, source: str) -> Verdict | None:
+    """A Verdict (retry) when `writeup` calls something fictitious, fabricated or non-existent while
+    `source` (the text the model read) does not use such a word itself: a paper about fabricated
+    citations may say "fabricated", a review may not call a model it does not know fictitious."""
+    for sentence in _SENTENCE.split(writeup):
+        found = _DOUBT.search(sentence)
+        if found and not re.search(re.escape(found.group(0).split()[0]), source, re.I):
+            quoted = sentence.strip()[:QUOTE_CHARS]
+            return Verdict(
+                f'it calls something "{found.group(0)}" ("{quoted}"): what the writer does not know may be '
+                "newer than its training, so judge the paper by its text",
+                retry=True,
+            )
+    return None
+
+
+def text_checks(writeup: str, source: str) -> list[str]:
+    """Why the text of a write-up, commentary or overview must be marked unverified whatever it is
+    about: instructions aimed at an AI, or doubt of what the writer does not know."""
+    doubt = doubts_the_unknown(writeup, source)
+    return [r for r in (echoed_instructions(writeup, source), doubt.reason if doubt else None) if r]
+
+
+def unverified(section: Section, reasons: list[str]) -> Section:
+    """`section` marked "unverified" with `reasons` added to its error; unchanged when there are none
+    or it has no content."""
+    if not reasons or section.status == "unavailable" or section.content is None:
+        return section
+    error = "; ".join(e for e in (section.error, *reasons) if e)
+    return section.model_copy(update={"status": "unverified", "error": error})
+
+
+def gate_section(section: Section, source: str, checks: tuple[Check, ...] = ()) -> Section:
+    """`section` marked "unverified", the reasons added to its error, when its text fails the text
+    checks against `source` (the text the model read) or its content fails one of `checks`; a
+    section without content is returned as is."""
     if section.status == "unavailable" or section.content is None:
         return section
-    reason = echoed_instructions(section_text(section.content), source)
-    if reason is None:
-        return section
-    error = "; ".join(e for e in (section.error, reason) if e)
-    return section.model_copy(update={"status": "unverified", "error": error})
+    reasons = text_checks(section_text(section.content), source)
+    reasons += [v.reason for v in (check(section.content) for check in checks) if v is not None]
+    return unverified(section, reasons)

@@ -1,45 +1,81 @@
-"""One LLM-written section: run a prompt, and record the result or why there is none."""
+"""One LLM-written section: run a prompt, and record the result or why there is none.
+
+`Desk` is what every writing task shares in one run: the client, the endpoint (models and depth
+settings) and the digest's date, which every prompt states. `Ask` is one way of asking for a section:
+the input kind, the prompt's values, the answer's bounds and the check that may send the model back.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, field
+
+from digest.config import Depth, Endpoint
+from digest.llm.bounds import Shape
 from digest.llm.client import ContextOverflow, LLMClient, LLMError
 from digest.llm.prompts import load_prompt
+from digest.llm.request import Check
 from digest.models import C, InputKind, Provenance, Section
 
 
-async def write_section(
-    llm: LLMClient,
-    prompt_id: str,
-    model: str,
-    schema: type[C],
-    input_kind: InputKind,
-    shorter: dict | None = None,
-    **values,
-) -> Section[C]:
-    """Run prompt `prompt_id` on `model`; a Section with status ok, or unavailable and the error.
+@dataclass(frozen=True)
+class Desk:
+    """The client, endpoint and date every section of one run is written with."""
 
-    When the input overflows the model's context window and `shorter` is given (the values of a
-    shorter, abstract-only input), the section is written once more from those. Never raises for
-    model failures: they become the section's visible state.
+    llm: LLMClient
+    endpoint: Endpoint
+    date: dt.date
+
+    @property
+    def grammar(self) -> bool:
+        """Whether the server compiles the answer's schema into a grammar (llama.cpp's json_object)."""
+        return self.endpoint.structured_output == "json_object"
+
+    def values(self, depth: Depth) -> dict:
+        """The prompt values every depth-bound task takes: the date and the points and words."""
+        return {"date": self.date.isoformat(), "points": depth.points, "words": depth.words}
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One way of asking for a section: from what (`input_kind`), with which prompt `values`, bounded
+    by `shape`, sent back once when `check` says so (digest.llm.client.LLMClient.complete)."""
+
+    input_kind: InputKind
+    values: dict = field(default_factory=dict)
+    shape: Shape | None = None
+    check: Check | None = None
+
+
+async def write_section(
+    llm: LLMClient, prompt_id: str, model: str, schema: type[C], ask: Ask, shorter: Ask | None = None
+) -> Section[C]:
+    """Run prompt `prompt_id` on `model` as `ask` says; a Section with status ok, or unavailable and
+    the error.
+
+    When the input overflows the model's context window and `shorter` is given (an abstract-only
+    input), the section is written once more that way. Never raises for model failures: they become
+    the section's visible state.
     """
     prompt = load_prompt(prompt_id)
     try:
-        done = await llm.complete(model, prompt, schema, **values)
+        done = await llm.complete(model, prompt, schema, shape=ask.shape, check=ask.check, **ask.values)
     except LLMError as exc:
         if isinstance(exc, ContextOverflow) and shorter is not None:
-            return await write_section(llm, prompt_id, model, schema, "abstract", **shorter)
+            return await write_section(llm, prompt_id, model, schema, shorter)
         return Section[schema](
             status="unavailable",
             error=str(exc),
-            provenance=Provenance(models=[model], prompt=prompt.ref, input_kind=input_kind),
+            provenance=Provenance(models=[model], prompt=prompt.ref, input_kind=ask.input_kind),
         )
     return Section[schema](
         status="ok",
         content=done.value,
+        retried=done.retried,
         provenance=Provenance(
             models=[done.model],
             prompt=prompt.ref,
-            input_kind=input_kind,
+            input_kind=ask.input_kind,
             cached=done.cached,
             prompt_tokens=done.prompt_tokens,
             completion_tokens=done.completion_tokens,

@@ -12,17 +12,20 @@ from __future__ import annotations
 import asyncio
 
 from digest.config import PapersConfig
-from digest.llm.client import LLMClient, LLMError
+from digest.llm.client import LLMError
 from digest.llm.prompts import load_prompt
 from digest.models import Paper, Ranking, TriageScores
+from digest.write.section import Desk
 
 ABSTRACT_CHARS = 700  # enough to judge a paper; keeps a 25-paper batch near 5,000 prompt tokens
 
 
-async def _score_batch(batch: list[Paper], llm: LLMClient, model: str) -> dict[str, int]:
+async def _score_batch(batch: list[Paper], desk: Desk) -> dict[str, int]:
     """arXiv id -> score (1..10) for the papers of `batch` the model scored. Raises LLMError."""
     numbered = [{"number": i, "title": p.title, "abstract": p.summary[:ABSTRACT_CHARS]} for i, p in enumerate(batch, 1)]
-    done = await llm.complete(model, load_prompt("triage"), TriageScores, papers=numbered)
+    done = await desk.llm.complete(
+        desk.endpoint.models.triage, load_prompt("triage"), TriageScores, papers=numbered, date=desk.date.isoformat()
+    )
     scores: dict[str, int] = {}
     for entry in done.value.scores:
         if 1 <= entry.number <= len(batch):
@@ -47,15 +50,16 @@ def rank_without_model(papers: list[Paper], cfg: PapersConfig, upvotes: dict[str
 
 
 async def rank_papers(
-    papers: list[Paper], cfg: PapersConfig, llm: LLMClient, model: str, upvotes: dict[str, int] | None = None
+    papers: list[Paper], cfg: PapersConfig, desk: Desk, upvotes: dict[str, int] | None = None
 ) -> Ranking:
     """At most `cfg.max` of `papers` (announcement order in), best first when ranking applies:
-    by `upvotes` (rank_without_model) or by the triage `model`'s scores in batches."""
+    by `upvotes` (rank_without_model) or by the triage model's scores in batches."""
     ranking = rank_without_model(papers, cfg, upvotes)
     if ranking is not None:
         return ranking
     batches = [papers[i : i + cfg.triage_batch] for i in range(0, len(papers), cfg.triage_batch)]
-    results = await asyncio.gather(*(_score_batch(b, llm, model) for b in batches), return_exceptions=True)
+    model = desk.endpoint.models.triage
+    results = await asyncio.gather(*(_score_batch(b, desk) for b in batches), return_exceptions=True)
     scores: dict[str, int] = {}
     errors = []
     for result in results:
