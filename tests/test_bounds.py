@@ -80,3 +80,11 @@ def test_without_a_shape_grammar_lists_of_strings_are_capped():
     assert request_schema(ResearchDirections.model_json_schema(), None, grammar=False) == (
         ResearchDirections.model_json_schema()
     )
+
+
+def test_a_value_json_must_escape_is_bounded_not_pinned():
+    title = r"A Note on How to Remove the $\ln\ln T$ Term from the Squint Bound"  # a real demo-day title
+    shape = Shape.of(EmbeddedDepthConfig().summary, pins={"arxiv_id": "2604.26926", "title": title})
+    schema = request_schema(PaperSummary.model_json_schema(), shape, grammar=True)
+    assert schema["properties"]["arxiv_id"]["const"] == "2604.26926"
+    assert "const" not in schema["properties"]["title"] and schema["properties"]["title"]["maxLength"] > len(title)

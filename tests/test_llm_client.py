@@ -191,6 +191,16 @@ def test_answers_are_cleaned_before_validation():
         parse_answer('{"arxiv_id": "1", "title": "T", "summary": "unterminated}', PaperSummary)
 
 
+def test_tex_backslashes_that_start_no_json_escape_are_kept():
+    # The embedded model copied this demo-day title with single backslashes, which JSON rejects.
+    text = r'{"arxiv_id": "2604.26926", "title": "Remove the $\ln\ln T$ Term", "summary": "We drop the \ln\ln T term."}'
+    summary = parse_answer(text, PaperSummary)
+    assert summary.title == r"Remove the $\ln\ln T$ Term" and summary.summary == r"We drop the \ln\ln T term."
+    escaped = r'{"arxiv_id": "1", "title": "a \\alpha and a \" quote", "summary": "the \beta of \frac{a}{b} kept"}'
+    assert parse_answer(escaped, PaperSummary).title == r'a \alpha and a " quote'
+    assert parse_answer(escaped, PaperSummary).summary == r"the \beta of \frac{a}{b} kept"
+
+
 def test_grammar_requests_carry_the_bounded_schema(fake_llm):
     _summary(_client(fake_llm, "json_object"))
     assert fake_llm.requests[0]["response_format"]["schema"]["title"] == "PaperSummary"

@@ -16,6 +16,7 @@ Fields a check writes (readOnly in the model's schema, e.g. `evidence_found`) ar
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -111,13 +112,16 @@ def _drop_read_only(schema: dict) -> None:
 
 
 def _pin(schema: dict, shape: Shape, grammar: bool) -> None:
-    """Pinned properties of the answer (top level) become a const, or without a grammar a string just
-    long enough for the value; offered ones (at any level) an enum, with a grammar only."""
+    """Pinned properties of the answer (top level) become a const, or without a grammar (or for a value
+    JSON must escape) a string just long enough for the value; offered ones (at any level) an enum, with a grammar only."""
     props = schema.get("properties", {})
     for name, value in shape.pins.items():
         if name in props:
+            # llama-cpp-python's grammar writes a const's backslashes and quotes unescaped (a title with TeX,
+            # "$\\ln\\ln T$", came back as invalid JSON): such a value is bounded, not pinned.
+            pinned = grammar and json.dumps(value, ensure_ascii=False)[1:-1] == value
             props[name] = (
-                {"type": "string", "const": value} if grammar else {**props[name], "maxLength": len(value) + PIN_SLACK}
+                {"type": "string", "const": value} if pinned else {**props[name], "maxLength": len(value) + PIN_SLACK}
             )
     if not grammar:
         return

@@ -162,12 +162,23 @@ def extract_json(text: str) -> str:
     return text[start : end + 1]
 
 
+_ESCAPE = re.compile(r"\\(.)", re.S)
+_JSON_ESCAPES = frozenset('"\\/bfnrtu')
+
+
+def mend_escapes(text: str) -> str:
+    """`text` (JSON) with each backslash that starts no JSON escape doubled: a model writing TeX into a
+    string ("\\ln", "\\mathbb") means the backslash itself, which JSON would otherwise reject."""
+    return _ESCAPE.sub(lambda m: m.group() if m.group(1) in _JSON_ESCAPES else "\\" + m.group(), text)
+
+
 def parse_answer(text: str, schema: type[T]) -> T:
     """Validate a model's answer against `schema`. Raises LLMError naming what is wrong."""
     try:
         # strict=False: raw newlines inside strings are common (grammar-constrained servers allow
         # them) and harmless.
-        data = clean_value(json.loads(extract_json(text), strict=False))  # TeX put back, controls removed
+        raw = json.loads(mend_escapes(extract_json(text)), strict=False)
+        data = clean_value(raw)  # TeX put back, controls removed
     except json.JSONDecodeError as exc:
         raise LLMError(f"the answer is not valid JSON: {exc}") from exc
     try:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError, create_model
 from pydantic_core import from_json
 
 from digest.hygiene import THINK, clean_value
+from digest.llm.request import mend_escapes
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -86,7 +87,7 @@ def _json_body(text: str) -> str:
     start = unwrapped.find("{")
     if start < 0:
         return ""
-    body = _FENCE_END.sub("", unwrapped[start:])
+    body = mend_escapes(_FENCE_END.sub("", unwrapped[start:]))
     return _STRING.sub(lambda string: _CONTROL.sub(_escape, string.group()), body)
 
 
