@@ -8,6 +8,7 @@ fault-catalogue modes "429:<seconds>" (rate limited with that Retry-After), "ref
 "inband" (200 with an error object and no choices), "think" (a <think> block before the JSON),
 "ctx400" (context_length_exceeded), "truncating" (usage says the prompt was cut), "wrongpaper"
 (every write-up echoes arXiv id 2501.99999 and an unrelated title; "wrongpaper:<id>" echoes <id>).
+"raw:<text>" answers <text> as it is (a recorded model answer).
 A list of modes is consumed one per request (the last one repeats).
 """
 
@@ -253,6 +254,8 @@ class FakeLLM:
         prompt = next(m["content"] for m in request["messages"] if m["role"] == "user")
         fmt = request.get("response_format") or {}
         schema = fmt.get("json_schema", {}).get("schema") or fmt.get("schema")
+        if mode.startswith("raw:"):
+            return mode[4:]
         if mode == "garbage" or schema is None:
             return "Sure! Here is what you asked for, in prose."
         if schema.get("title") == "TopicPlan":

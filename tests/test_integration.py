@@ -190,3 +190,33 @@ def test_a_garbled_echo_over_the_right_text_is_a_note_not_a_warning(fake_llm, tm
         assert section["status"] == "ok", section["error"]
         assert any("names no paper of today" in note for note in section["notes"])
     assert "2501.99999" not in html and "sheep herding" not in html
+
+
+# The "Today in AI" the embedded model once wrote for the demo day: echoed JSON debris and a timestamp from
+# its input, no citation; the page showed it as a normal section.
+JUNK_OVERVIEW = json.dumps(
+    {
+        "paragraphs": [
+            "]), 2019-08-24T15:36:47.38 The main research themes of the day are about the data and the models.",
+            "The main industry news is about AI and how the two connect with the research of the day.",
+        ]
+    }
+)
+
+
+def test_a_junk_overview_is_sent_back_once_then_shown_unverified(fake_llm, tmp_path):
+    config = tmp_path / "sources.yaml"
+    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: junk\n")
+    fake_llm.behaviour["junk"] = [f"raw:{JUNK_OVERVIEW}"]
+    rc = main(build_args(output=tmp_path / "site", config=config))
+    digest = json.loads((tmp_path / "site" / DEMO_DATE / "digest.json").read_text())["digest"]
+    html = (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
+    asked = [r for r in fake_llm.requests if r["model"] == "junk"]
+    assert rc == 3 and len(asked) == 2  # sent back once with the reason, then final
+    assert "paragraph 1 holds JSON debris" in asked[1]["messages"][-1]["content"]
+    overview = digest["overview"]
+    assert overview["status"] == "unverified" and overview["retried"]
+    assert overview["error"].startswith("paragraph 1 holds JSON debris")
+    today = html.split('<section id="today"', 1)[1].split("</section>", 1)[0]
+    assert '<span class="badge warn">unverified</span>' in today
+    assert "Unverified: paragraph 1 holds JSON debris" in today

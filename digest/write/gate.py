@@ -35,6 +35,7 @@ _MENTIONS = re.compile(
 )
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 QUOTE_CHARS = 120  # of the offending sentence, in a reason
+STEM_CHARS = 6
 
 
 def _instructions(text: str) -> str | None:
@@ -76,7 +77,8 @@ def doubts_the_unknown(writeup: str, source: str) -> Verdict | None:
     citations may say "fabricated", a review may not call a model it does not know fictitious."""
     for sentence in _SENTENCE.split(writeup):
         found = _DOUBT.search(sentence)
-        if found and not re.search(re.escape(found.group(0).split()[0]), source, re.I):
+        # The word's stem ("fabricat", "fiction"): a source about fabricating citations allows "fabricated".
+        if found and not re.search(re.escape(found.group(0).split()[0][:STEM_CHARS]), source, re.I):
             quoted = sentence.strip()[:QUOTE_CHARS]
             return Verdict(
                 f'it calls something "{found.group(0)}" ("{quoted}"): what the writer does not know may be '
