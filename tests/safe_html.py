@@ -1,6 +1,7 @@
 """assert_safe_html(page): the invariants every page we build must hold, whatever its input.
 
-No active elements, no event-handler or style attributes, every URL absolute http(s) (or an
+No active elements, no event-handler or style attributes, MathML of an allowlist of elements and
+without links, every URL absolute http(s) (or an
 in-page '#' anchor, or a relative link to another page of the site), the CSP meta first in
 <head> with the required directives, and rel=noopener on external links.
 """
@@ -25,12 +26,17 @@ FORBIDDEN_TAGS = {
     "textarea",
     "select",
     "svg",
-    "math",
     "img",
     "frame",
     "frameset",
 }
 FORBIDDEN_ATTRS = {"style", "srcdoc", "formaction", "ping"}
+# MathML (TeX rendered by digest.render.math) may hold only these elements, and no link of any kind.
+MATHML = set(
+    "math mi mn mo ms mtext mspace mrow mfrac msqrt mroot msub msup msubsup munder mover munderover "
+    "mtable mtr mtd mstyle mpadded mphantom menclose semantics annotation".split()
+)
+MATHML_LINKS = {"href", "src", "definitionurl"}
 URL_ATTRS = {"href", "src", "action", "poster", "cite", "background", "xlink:href", "srcset"}
 CSP_REQUIRED = ("default-src 'none'", "img-src 'self'", "base-uri 'none'", "form-action 'none'")
 # Links between our own pages (archive, previous/next day, feed) are the only relative URLs.
@@ -58,6 +64,7 @@ class _Checker(HTMLParser):
         self.head_children: list[tuple[str, dict]] = []
         self.in_head = False
         self.script: list[str] | None = None  # the text of the <script> being read
+        self.math = 0  # depth inside a <math> element
 
     def handle_starttag(self, tag, attrs):
         attrs_d = {k: (v or "") for k, v in attrs}
@@ -65,6 +72,8 @@ class _Checker(HTMLParser):
             self.in_head = True
         elif self.in_head and not self.head_children:
             self.head_children.append((tag, attrs_d))
+        if tag == "math" or self.math:
+            self._check_math(tag, attrs_d)
         if tag == "script" and not attrs_d:
             self.script = []  # allowed only if its text is an allowlisted script (checked at its end)
         elif tag in FORBIDDEN_TAGS:
@@ -91,7 +100,15 @@ class _Checker(HTMLParser):
         if self.script is not None:
             self.script.append(data)
 
+    def _check_math(self, tag, attrs):
+        self.math += 1
+        if tag not in MATHML:
+            self.problems.append(f"<{tag}> inside MathML")
+        self.problems += [f"<{tag} {k}=...> inside MathML" for k in attrs if k in MATHML_LINKS or k.startswith("xlink")]
+
     def handle_endtag(self, tag):
+        if self.math:
+            self.math -= 1
         if tag == "head":
             self.in_head = False
         if tag == "script" and self.script is not None:

@@ -1,6 +1,7 @@
 """The day's page and each paper's page: the Jinja2 environment (autoescape on), model and feed
-text through CommonMark (cmark-gfm) then nh3, every URL through safe_url(), stable anchors and
-file names, and the links from a commentary's or the overview's citations ([n]) to what they cite.
+text through CommonMark (cmark-gfm) then nh3, TeX as MathML (digest.render.math), every URL through
+safe_url(), stable anchors and file names, and the links from a commentary's or the overview's
+citations ([n]) to what they cite.
 
 The stylesheet is inlined and allowed by its hash in the Content-Security-Policy, so every page is
 one self-contained file that loads nothing.
@@ -26,7 +27,7 @@ from markupsafe import Markup
 from digest.config import SiteConfig
 from digest.hygiene import THINK
 from digest.models import REVIEW_PARTS, Digest, PaperReview, PaperWriteup, ResearchDirections, ReviewPoint
-from digest.render import wording
+from digest.render import math, wording
 from digest.words import plural
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "a", "br", "h4", "h5"}
@@ -115,19 +116,23 @@ def render_markdown(text: str | None, links: Iterable[str] | None = None, cites:
 def sanitized_cache_clear() -> None:
     """Forget every cached rendering (benchmarks start each run cold, as a build does)."""
     _sanitized.cache_clear()
+    math.to_mathml.cache_clear()
 
 
 # Cached because a paper's summary, review and directions appear on the day page and on the
 # paper's own page: the second rendering is free. 4,096 entries of a few KB each at most.
 @functools.lru_cache(maxsize=4096)
 def _sanitized(text: str, allowed: frozenset[str] | None, cites: tuple[str, ...] | None) -> Markup:
+    # Formulas are held out of CommonMark (whose emphasis would take TeX's _ and *) and of the
+    # citation links, and put back last, each sanitized on its own as MathML.
+    markdown, formulas = math.protect(THINK.sub("", text))
     # Raw HTML passes cmark-gfm (C, about 15 µs a paragraph) so that nh3 sees it whole: it drops
     # <script> and <style> with their content and every tag and attribute off the allowlist.
-    html = cmarkgfm.markdown_to_html(THINK.sub("", text), options=Options.CMARK_OPT_UNSAFE)
+    html = cmarkgfm.markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
     clean = _cleaner(allowed).clean(html)
     # A link whose URL was refused keeps its text but is no longer a link.
     clean = _HREFLESS_LINK.sub(r"\1", clean)
-    return Markup(_link_citations(clean, cites) if cites else clean)
+    return Markup(math.restore(_link_citations(clean, cites) if cites else clean, formulas))
 
 
 _CITATION = r"\[\d+(?:\s*[,;\u2013-]\s*\d+)*\]"  # [1], [1, 3], [1-3], [1–3]
@@ -276,6 +281,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         md=render_markdown,
+        tex=math.render_tex,
         review_md=review_markdown,
         directions_md=directions_markdown,
         safe_url=safe_url,
