@@ -32,7 +32,7 @@ from digest.fetch.store import SnapshotStore
 from digest.llm.client import LLMClient
 from digest.models import Snapshot
 from digest.pipeline import Deps, write
-from digest.select import select_papers
+from digest.select.papers import select_papers
 
 DAY = dt.date(2026, 4, 30)
 DEPTH = 3  # topic plan -> commentary draft -> overview (papers are one level, in parallel with it)

@@ -44,9 +44,10 @@ from digest.models import (
 )
 from digest.progress import Reporter
 from digest.rebuild import keep_published, shortfall, unchanged_since
+from digest.render.index import writeups_before
 from digest.render.publish import stage_day
-from digest.render.site import load_digests, read_published
-from digest.select import Selection, earlier_writeups, select_papers
+from digest.render.site import read_published
+from digest.select.papers import Selection, select_papers
 from digest.words import plural
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
@@ -259,7 +260,8 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool) -> Run
         )
         snapshot = await asyncio.to_thread(fetch, config, deps.source, deps.pacer)
         check_usable(snapshot)
-        selection = select_papers(snapshot.papers, config.papers, earlier_writeups(load_digests(deps.output), date))
+        earlier = writeups_before(deps.output, deps.data, snapshot.papers, date)
+        selection = select_papers(snapshot.papers, config.papers, earlier)
         _log_fetched(snapshot, selection)
         digest = await write(snapshot, selection, config, llm, deps)
     published = read_published(deps.output, date)
@@ -275,7 +277,7 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool) -> Run
             )
         return report
     deps.progress.stage("publishing", "the page, the archive and the feed")
-    staged = stage_day(digest, deps.output, config.site)
+    staged = stage_day(digest, deps.output, config.site, deps.data)
     report = _report(
         date, started, str(staged.page), snapshot, digest, problems, EXIT_DEGRADED if problems else EXIT_PUBLISHED
     )

@@ -39,9 +39,9 @@ MATHML = set(
 MATHML_LINKS = {"href", "src", "definitionurl"}
 URL_ATTRS = {"href", "src", "action", "poster", "cite", "background", "xlink:href", "srcset"}
 CSP_REQUIRED = ("default-src 'none'", "img-src 'self'", "base-uri 'none'", "form-action 'none'")
-# Links between our own pages (archive, previous/next day, feed) are the only relative URLs.
+# Links between our own pages (archive and its year pages, previous/next day, feed) are the only relative URLs.
 SITE_LINK = re.compile(
-    r"^(\.\./){0,2}((\d{4}-\d{2}-\d{2}/)?(index|papers/[a-z0-9-]{1,60})\.html(#[a-z0-9-]{1,80})?|feed\.xml)$"
+    r"^(\.\./){0,2}((\d{4}-\d{2}-\d{2}/)?(index|papers/[a-z0-9-]{1,60})\.html(#[a-z0-9-]{1,80})?|feed\.xml|archive/\d{4}\.html)$"
 )
 
 

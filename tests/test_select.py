@@ -16,7 +16,7 @@ from digest.fetch.arxiv import parse_api
 from digest.fetch.store import SnapshotStore
 from digest.llm.client import LLMClient
 from digest.models import Digest, Overview, PaperWriteup, Section
-from digest.select import earlier_writeups, select_papers
+from digest.select.papers import earlier_writeups, select_papers
 from digest.write.section import Desk
 from digest.write.triage import rank_papers, rank_without_model
 

@@ -1,6 +1,9 @@
 """The site around the day pages: `<date>/digest.json` (the whole Digest, versioned) and reading
-it back, the archive `index.html` (every built date, newest first) and `feed.xml` (Atom,
-RFC 4287, via feedgen).
+it back, the archive (`index.html`: the latest days, and past LATEST_DAYS days a line of years, each
+year's days on `archive/<year>.html`, by month) and `feed.xml` (Atom, RFC 4287, via feedgen).
+
+The archive and the feed are rendered from ArchiveDay records, what they show of a day, so that a
+build takes them from the archive index (digest.render.index) instead of reading every digest.json.
 
 Each day's digest.json is the source of truth: publishing a day (digest.render.publish) renders
 its page and re-renders its neighbours from their JSON, so previous/next links stay right without
@@ -13,7 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 
 from feedgen.feed import FeedGenerator
@@ -21,11 +29,16 @@ from pydantic import TypeAdapter, ValidationError
 
 from digest.errors import DigestError
 from digest.models import Digest, Text
+from digest.render import wording
 from digest.render.html import environment, stylesheet
 from digest.words import plural
 
 SCHEMA_VERSION = 2  # bump when a field of Digest changes meaning or disappears, and add its upgrade
 DAY_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}")
+LATEST_DAYS = 30  # the days the archive's index page lists; a larger archive also has a page per year
+FEED_ENTRIES = 30  # the newest days in feed.xml
+HEADLINES = (3, 2)  # the archive shows the titles of a day's first 3 papers and first 2 topics
+ARCHIVE_FOLDER = "archive"  # the year pages, beside the day folders
 log = logging.getLogger(__name__)
 
 
@@ -114,20 +127,28 @@ def upgrade(payload: dict) -> dict:
     return digest
 
 
-def load_digests(output: Path, strict: bool = False) -> list[Digest]:
-    """The digest of every day folder of `output`, oldest first.
+def day_names(output: Path) -> list[str]:
+    """The names of the day folders of `output`, oldest first: folders named YYYY-MM-DD (another
+    folder, such as a backup `2026-04-30.bak/` or `archive/`, is not a day); none when `output` does
+    not exist. Names, not paths: the archive index stats every day at each build, and 3,650 Path
+    objects cost more than the stats."""
+    if not output.is_dir():
+        return []
+    with os.scandir(output) as entries:  # a DirEntry knows whether it is a folder without a stat call
+        return sorted(e.name for e in entries if DAY_FOLDER.fullmatch(e.name) and e.is_dir())
 
-    A day folder is named YYYY-MM-DD and holds a digest.json of that date (another folder, such as
-    a backup `2026-04-30.bak/`, is not a day). A day folder whose page exists but whose digest.json
-    is missing, unreadable, of another schema version or of another date is skipped with a warning,
+
+def load_digests(output: Path, strict: bool = False) -> list[Digest]:
+    """The digest of every day folder of `output` (day_names), oldest first.
+
+    A day folder holds a digest.json of its date. One whose page exists but whose digest.json is
+    missing, unreadable, of another schema version or of another date is skipped with a warning,
     or with `strict` raises SiteError naming each.
     """
     digests, problems = [], []
-    for folder in sorted(output.iterdir()) if output.is_dir() else []:
-        if not (folder.is_dir() and DAY_FOLDER.fullmatch(folder.name)):
-            continue
+    for name in day_names(output):
         try:
-            digest = _read_day(folder)
+            digest = read_day(output / name)
         except SiteError as exc:
             problems.append(str(exc))
             continue
@@ -136,21 +157,26 @@ def load_digests(output: Path, strict: bool = False) -> list[Digest]:
     if problems and strict:
         raise SiteError("; ".join(problems) + " (fix or remove it; nothing was rendered)")
     for problem in problems:
-        log.warning("%s; the day is left out of the archive and the feed", problem)
+        left_out(problem)
     return digests
+
+
+def left_out(problem: str) -> None:
+    """Warn that a day is left out of the archive and the feed because of `problem` (a SiteError's text)."""
+    log.warning("%s; the day is left out of the archive and the feed", problem)
 
 
 def read_published(output: Path, date: dt.date) -> Digest | None:
     """The published digest of `date` under `output`, or None when there is none or it cannot be
     read (a warning says why: the rebuild then publishes as if the day were new)."""
     try:
-        return _read_day(output / date.isoformat())
+        return read_day(output / date.isoformat())
     except SiteError as exc:
         log.warning("%s; the rebuild cannot keep anything of it", exc)
         return None
 
 
-def _read_day(folder: Path) -> Digest | None:
+def read_day(folder: Path) -> Digest | None:
     """The digest of one day folder; None for a folder with neither page nor digest.json. Raises
     SiteError for one that cannot be read."""
     path = folder / "digest.json"
@@ -168,16 +194,110 @@ def _read_day(folder: Path) -> Digest | None:
     return digest
 
 
-def render_archive(digests: list[Digest]) -> str:
-    """The archive page: every date, newest first, with counts and top headlines."""
+@dataclass(frozen=True)
+class ArchiveDay:
+    """What the archive pages and the feed show of one published day (ArchiveDay.of its Digest);
+    the archive index (digest.render.index) keeps one per day."""
+
+    date: dt.date
+    generated_at: dt.datetime  # the feed entry's published and updated time
+    papers: int  # papers written up
+    articles: int  # Digest.article_count
+    topics: int
+    no_mailing: str | None  # wording.no_mailing: 'Saturday', 'Sunday', 'holiday', or None
+    backfilled: bool  # wording.lists_backfilled_papers
+    paper_titles: tuple[str, ...]  # the titles of the first HEADLINES[0] papers written up
+    topic_titles: tuple[str, ...]  # the titles of the first HEADLINES[1] topics
+    summary: str  # the feed entry's summary: the Today in AI overview, else the day's counts
+
+    @classmethod
+    def of(cls, digest: Digest) -> ArchiveDay:
+        """What the archive and the feed show of `digest`."""
+        content = digest.overview.content
+        overview = content.markdown if digest.overview.status == "ok" and content is not None else ""
+        counts = (
+            f"{plural(len(digest.papers), 'paper')}, {plural(digest.article_count, 'news article')}, "
+            f"{plural(len(digest.topics), 'topic')}."
+        )
+        return cls(
+            date=digest.date,
+            generated_at=digest.generated_at,
+            papers=len(digest.papers),
+            articles=digest.article_count,
+            topics=len(digest.topics),
+            no_mailing=wording.no_mailing(digest),
+            backfilled=wording.lists_backfilled_papers(digest),
+            paper_titles=tuple(w.paper.title for w in digest.papers[: HEADLINES[0]]),
+            topic_titles=tuple(t.title for t in digest.topics[: HEADLINES[1]]),
+            summary=overview or counts,
+        )
+
+
+def paged(years: Mapping[int, int]) -> bool:
+    """Whether an archive of `years` (year -> number of days) has year pages: more than LATEST_DAYS days."""
+    return sum(years.values()) > LATEST_DAYS
+
+
+def year_page(year: int) -> str:
+    """The path of `year`'s archive page, relative to the output folder: 'archive/2026.html'."""
+    return f"{ARCHIVE_FOLDER}/{year:04d}.html"
+
+
+def render_archive(digests: Sequence[Digest]) -> str:
+    """The archive's index page of `digests` (oldest first), for a caller that holds them all."""
+    days = [ArchiveDay.of(d) for d in reversed(digests)]
+    return render_archive_index(days[:LATEST_DAYS], Counter(d.date.year for d in days))
+
+
+def render_archive_index(latest: Sequence[ArchiveDay], years: Mapping[int, int]) -> str:
+    """The archive's `index.html`: the `latest` days (newest first) with counts and top headlines;
+    when the archive is `paged`, first a line of its `years` (year -> number of days), newest first,
+    each linking to its year page."""
     css, csp = stylesheet()
-    return environment().get_template("archive.html.j2").render(days=list(reversed(digests)), css=css, csp=csp)
+    return (
+        environment()
+        .get_template("archive.html.j2")
+        .render(
+            year=None,
+            days=latest,
+            years=sorted(years.items(), reverse=True) if paged(years) else [],
+            total=sum(years.values()),
+            year_page=year_page,
+            root="",
+            css=css,
+            csp=csp,
+        )
+    )
 
 
-def render_feed(digests: list[Digest], site_url: str | None) -> str:
-    """An Atom feed with one entry per day (newest 30), summary = the Today in AI overview.
+def render_archive_year(year: int, days: Sequence[ArchiveDay], years: Sequence[int]) -> str:
+    """The page of one `year` (year_page): its `days` (newest first) under a heading per month,
+    linked to the neighbouring years among `years` (every year of the archive) and the index page."""
+    css, csp = stylesheet()
+    earlier, later = [y for y in years if y < year], [y for y in years if y > year]
+    months = [(month, list(group)) for month, group in groupby(days, key=lambda d: d.date.replace(day=1))]
+    return (
+        environment()
+        .get_template("archive.html.j2")
+        .render(
+            year=year,
+            days=days,
+            months=months,
+            previous=max(earlier, default=None),
+            following=min(later, default=None),
+            year_page=year_page,
+            root="../",
+            css=css,
+            csp=csp,
+        )
+    )
 
-    The same digests give the same bytes: an entry's `updated` is its digest's generated_at and the
+
+def render_feed(days: Sequence[ArchiveDay], site_url: str | None) -> str:
+    """An Atom feed with one entry per day of `days` (oldest first; the newest FEED_ENTRIES are kept),
+    summary = the Today in AI overview, or the day's counts when it has none (ArchiveDay.summary).
+
+    The same days give the same bytes: an entry's `updated` is its digest's generated_at and the
     feed's is the newest entry's (RFC 4287 4.2.15: the last significant change), never the clock,
     so a re-render of unchanged days changes nothing a feed reader sees. With `site_url` every link
     and id is absolute under it; without, links are relative to feed.xml and ids are URNs.
@@ -191,7 +311,7 @@ def render_feed(digests: list[Digest], site_url: str | None) -> str:
     fg.link(href=f"{root}feed.xml", rel="self")
     fg.link(href=root or "./", rel="alternate")
     fg.language("en")
-    days = digests[-30:]
+    days = days[-FEED_ENTRIES:]
     for d in days:
         entry = fg.add_entry()
         page = f"{root}{d.date.isoformat()}/"
@@ -200,12 +320,6 @@ def render_feed(digests: list[Digest], site_url: str | None) -> str:
         entry.link(href=page, rel="alternate")
         entry.published(d.generated_at)
         entry.updated(d.generated_at)
-        content = d.overview.content
-        overview = content.markdown if d.overview.status == "ok" and content is not None else ""
-        entry.summary(
-            overview
-            or f"{plural(len(d.papers), 'paper')}, {plural(d.article_count, 'news article')}, "
-            f"{plural(len(d.topics), 'topic')}."
-        )
+        entry.summary(d.summary)
     fg.updated(max((d.generated_at for d in days), default=dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))
     return fg.atom_str(pretty=True).decode("utf-8")

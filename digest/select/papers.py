@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Iterable
 
 from pydantic import BaseModel
 
@@ -34,12 +35,28 @@ def abstract_hash(paper: Paper) -> str:
     return hashlib.sha256(" ".join(paper.summary.split()).encode()).hexdigest()[:16]
 
 
-def earlier_writeups(digests: list[Digest], before: dt.date) -> dict[str, tuple[dt.date, str]]:
-    """arXiv id -> (latest date before `before` with a write-up, abstract hash there)."""
+# One paper written up by one day's digest: (the day, the arXiv id, abstract_hash of its abstract).
+Writeup = tuple[dt.date, str, str]
+
+
+def writeups(digest: Digest) -> list[Writeup]:
+    """Every paper `digest` wrote up, as what "covered earlier" compares; the archive index
+    (digest.render.index) keeps these of every published day."""
+    return [(digest.date, w.paper.arxiv_id, abstract_hash(w.paper)) for w in digest.papers]
+
+
+def earlier_writeups(digests: Iterable[Digest], before: dt.date) -> dict[str, tuple[dt.date, str]]:
+    """arXiv id -> (latest date before `before` with a write-up, abstract hash there), from digests in memory."""
+    return latest_writeups((w for d in digests for w in writeups(d)), before)
+
+
+def latest_writeups(found: Iterable[Writeup], before: dt.date) -> dict[str, tuple[dt.date, str]]:
+    """arXiv id -> (latest date before `before` with a write-up, abstract hash there), from write-ups in
+    any order: the rule by which select_papers lists a paper as covered by the latest earlier day."""
     seen: dict[str, tuple[dt.date, str]] = {}
-    for digest in sorted(digests, key=lambda d: d.date):
-        if digest.date < before:
-            seen.update({w.paper.arxiv_id: (digest.date, abstract_hash(w.paper)) for w in digest.papers})
+    for date, arxiv_id, hashed in sorted(found):
+        if date < before:
+            seen[arxiv_id] = (date, hashed)
     return seen
 
 
