@@ -40,6 +40,7 @@ class Paper(BaseModel):
     comment: str | None = None
     journal_ref: str | None = None
     doi: str | None = None
+    code_url: str | None = None  # its code repository (digest.fetch.code), shown as its "Code" link
     # The paper's text (plain, capped) when papers.fulltext asked for it; not kept in digest.json.
     fulltext: str | None = Field(default=None, exclude=True)
     fulltext_source: Literal["html", "pdf"] | None = None

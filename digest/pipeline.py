@@ -22,6 +22,7 @@ from digest import __version__
 from digest.config import Config, Endpoint
 from digest.errors import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, EXIT_PUBLISHED, NotPublished
 from digest.fetch.arxiv import fetch_papers
+from digest.fetch.code import with_code
 from digest.fetch.feeds import fetch_news
 from digest.fetch.fulltext import fetch_fulltexts, missing_in_snapshot
 from digest.fetch.ledger import FLAG_AFTER_FAILURES
@@ -84,14 +85,14 @@ def fetch(config: Config, source: Source, pacer: Pacer) -> Snapshot:
         news = pool.submit(fetch_news, config.news, date, source, config.fetch.workers)
         papers, paper_statuses, backfilled = fetch_papers(config.arxiv, date, source, pacer)
         articles, feed_statuses = news.result()
-    upvotes, upvote_statuses = fetch_upvotes(config.papers, date, source)
+    listed, upvote_statuses = fetch_upvotes(config.papers, date, source)
     return Snapshot(
         date=date,
-        papers=papers,
+        papers=with_code(papers, {i: e.code_url for i, e in (listed or {}).items() if e.code_url}),
         articles=articles,
         sources=paper_statuses + feed_statuses + upvote_statuses,
         backfilled=backfilled,
-        upvotes=upvotes,
+        upvotes={i: e.upvotes for i, e in listed.items()} if listed is not None else None,
     )
 
 

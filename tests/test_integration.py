@@ -220,3 +220,11 @@ def test_a_junk_overview_is_sent_back_once_then_shown_unverified(fake_llm, tmp_p
     today = html.split('<section id="today"', 1)[1].split("</section>", 1)[0]
     assert '<span class="badge warn">unverified</span>' in today
     assert "Unverified: paragraph 1 holds JSON debris" in today
+
+
+def test_a_paper_with_a_repository_links_its_code(built):
+    rc, html, page, report, _ = built
+    body = re.search(r'<article class="paper" id="paper-2604-26951">(.*?)</article>', html, re.S)
+    assert body, "the demo day writes up the paper whose abstract links its code"
+    assert re.search(r'<a href="https://github\.com/PKU-YuanGroup/TIDE"[^>]*>Code</a>', body[1])
+    assert html.count(">Code</a>") == 1  # no other written-up paper of the demo day links a repository

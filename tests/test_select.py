@@ -143,8 +143,8 @@ def test_hugging_face_daily_papers_give_upvotes_per_arxiv_id():
 
     from digest.fetch.upvotes import UpvotesError, parse_daily_papers
 
-    upvotes = parse_daily_papers((DATA / "newsassistant_hf_daily_papers.json").read_bytes())
-    assert upvotes == {"2607.26654": 3, "2607.28229": 4, "2607.27851": 2}
+    listed = parse_daily_papers((DATA / "newsassistant_hf_daily_papers.json").read_bytes())
+    assert {i: e.upvotes for i, e in listed.items()} == {"2607.26654": 3, "2607.28229": 4, "2607.27851": 2}
     for body in (b"<html>Just a moment...</html>", b'{"error": "Invalid date"}'):
         with pytest.raises(UpvotesError):
             parse_daily_papers(body)
