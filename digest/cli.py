@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from digest import __version__
+from digest.batchjobs import run_batch_export, run_batch_import
 from digest.commands import last_word, run_build, run_check, run_fetch, run_render, run_schema, run_serve
 from digest.errors import EXIT_CODES, EXIT_NOT_PUBLISHED, ConfigError, DigestError
 from digest.fetch.arxiv import today as arxiv_today
@@ -162,8 +163,39 @@ def _add_commands(command) -> None:
     b.add_argument(
         "--replace", action="store_true", help="publish even when the rebuild has less than the day's published page"
     )
+    b.add_argument(
+        "--wait", action="store_true", help="with llm.batch: wait for the batch (at most llm.batch_wait seconds)"
+    )
+    _add_batch(command("batch", *BATCH))
     p["serve"].add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 picks a free one)")
     p["render"].add_argument("--date", type=_date, required=True, help="the day that must be among the rendered ones")
+
+
+BATCH = (
+    "the day's requests for an OpenAI-format batch runner, and its output into the cache",
+    "`batch export` writes the requests of the day that the answer cache cannot answer as JSONL for "
+    "`vllm run-batch` (or any OpenAI-format batch runner); `batch import FILE` stores the runner's "
+    "output in the cache. Repeat until an export writes no request, then `digest build` publishes.",
+    "Exit codes: 0 done, 1 every source failed or a file could not be written, 2 usage error (an unreadable "
+    "output line names its number).",
+)
+
+
+def _add_batch(batch: argparse.ArgumentParser) -> None:
+    """`digest batch export` and `digest batch import`, with the options of build they share."""
+    shared = _options()
+    jobs = batch.add_subparsers(dest="batch_command", required=True)
+    export = jobs.add_parser(
+        "export",
+        help="write the day's unanswered requests",
+        parents=[shared[k] for k in ("date", "config", "output", "data")],
+    )
+    export.add_argument("--snapshot", type=Path, help="replay the raw responses stored in this folder; no network")
+    export.add_argument("--file", type=Path, help="the requests file (default: <data>/<date>/batch-requests.jsonl)")
+    imported = jobs.add_parser("import", help="store a runner's output file in the cache", parents=[shared["data"]])
+    imported.add_argument("file", type=Path, help="the runner's output JSONL")
+    for job in (export, imported):
+        job.add_argument("--cache", type=Path, help="the LLM answer cache, SQLite (default: <data>/llm-cache.sqlite)")
 
 
 def _logging(args: argparse.Namespace) -> None:
@@ -195,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "serve": run_serve,
         "render": run_render,
         "schema": run_schema,
+        "batch": lambda a: run_batch_export(a) if a.batch_command == "export" else run_batch_import(a),
     }
     published = args.command in ("build", "render")
     try:

@@ -83,7 +83,7 @@ def run_lock(output: Path) -> Iterator[None]:
         os.close(fd)  # closing the last descriptor releases the lock
 
 
-def _folder(path: Path, option: str) -> Path:
+def checked_folder(path: Path, option: str) -> Path:
     """`path` unless it exists and is not a folder (a UsageError naming the option)."""
     if path.exists() and not path.is_dir():
         raise UsageError(f"{option} {path} is a file, not a folder")
@@ -165,17 +165,20 @@ def _remove_internals(output: Path) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     config = config_of(args)
-    data, output = _folder(args.data, "--data"), _folder(args.output, "--output")
+    data, output = checked_folder(args.data, "--data"), checked_folder(args.output, "--output")
     with contextlib.ExitStack() as stack:
         source = replay_source(args.snapshot, args.date) if args.snapshot else live_source(stack, config, args)
         stack.enter_context(run_lock(output))
         _remove_internals(output)
         remove_partial_files(data)  # a killed run's staged run record
         cache = stack.enter_context(AnswerCache(args.cache or data / "llm-cache.sqlite"))
+        batch = config.llm.batch and not resolve_endpoint(config.llm).embedded  # the embedded model answers live
         endpoint, concurrency = start_endpoint(stack, config, data / "llama-server.log")
         progress = LiveReporter(args.console) if args.console else Reporter()
         stack.callback(progress.close)
         deps = Deps(
+            batch=batch,
+            batch_wait=config.llm.batch_wait if args.wait else 0.0,
             source=source,
             endpoint=endpoint,
             output=output,
@@ -190,7 +193,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_fetch(args: argparse.Namespace) -> int:
     config = config_of(args)
-    _folder(args.data, "--data")
+    checked_folder(args.data, "--data")
     with contextlib.ExitStack() as stack:
         source, pacer = live_source(stack, config, args), Pacer(config.arxiv.delay_seconds)
         snapshot = fetch(config, source, pacer)

@@ -11,6 +11,7 @@ EXIT_PUBLISHED = 0
 EXIT_NOT_PUBLISHED = 1
 EXIT_USAGE = 2
 EXIT_DEGRADED = 3
+EXIT_PENDING = 4
 
 # code -> what it means, as README's "Troubleshooting by exit code" table says it.
 EXIT_CODES = {
@@ -18,6 +19,7 @@ EXIT_CODES = {
     EXIT_NOT_PUBLISHED: "not published (the previous page is kept)",
     EXIT_USAGE: "usage or configuration error",
     EXIT_DEGRADED: "published but degraded",
+    EXIT_PENDING: "pending: a batch of the day's requests is running",
 }
 
 

@@ -291,6 +291,8 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0  # from llm.prices; 0 for models without a price
+    cached_prompt_tokens: int = 0  # of prompt_tokens, those the provider's prompt cache served
+    batch_answers: int = 0  # answers read from a provider batch or an imported runner output, not live calls
     reused_prompt_tokens: int = 0  # of the cache_hits answers, when they were written
     reused_completion_tokens: int = 0
     reused_cost_usd: float = 0.0

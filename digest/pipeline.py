@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -29,7 +30,10 @@ from digest.fetch.ledger import FLAG_AFTER_FAILURES
 from digest.fetch.sources import Pacer, Source
 from digest.fetch.upvotes import fetch_upvotes
 from digest.files import write_atomic
+from digest.llm.batch import ProviderBatches, deferred_requests, run_batched
 from digest.llm.client import LLMClient
+from digest.llm.deferral import watched
+from digest.llm.request import Request
 from digest.models import (
     Article,
     Digest,
@@ -71,6 +75,11 @@ class Deps:
     data: Path  # what the operator keeps: raw responses, caches, the run records (run.json)
     pacer: Pacer
     progress: Reporter = field(default_factory=Reporter)
+    batch: bool = False  # llm.batch for a provider endpoint: the day's requests go as Batch API jobs
+    batch_wait: float = 0.0  # seconds to wait for a running batch (build --wait) before exit 4
+    # The full texts fetched for a set of chosen papers (by their arXiv ids): a batched build writes
+    # the day more than once, and fetches them once.
+    fulltexts: dict[tuple[str, ...], list[Paper]] = field(default_factory=dict)
 
 
 def fetch(config: Config, source: Source, pacer: Pacer) -> Snapshot:
@@ -110,8 +119,11 @@ def store_fulltexts(snapshot: Snapshot, config: Config, source: Source, pacer: P
 
 
 async def _topics(articles: list[Article], desk: Desk) -> Grouping:
-    """The day's topics, each with its commentary (drafts in parallel)."""
-    grouping = await plan_topics(articles, desk)
+    """The day's topics, each with its commentary (drafts in parallel); no commentary while the topic
+    plan waits for a batch (it would be asked of a fallback grouping)."""
+    grouping, waiting = await watched(plan_topics(articles, desk))
+    if waiting:
+        return grouping
     comments = await asyncio.gather(*(write_commentary(t, desk) for t in grouping.topics))
     topics = [t.model_copy(update={"commentary": c}) for t, c in zip(grouping.topics, comments, strict=True)]
     return grouping.model_copy(update={"topics": topics})
@@ -127,14 +139,20 @@ class _Papers:
 
 
 async def _papers(snapshot: Snapshot, selection: Selection, config: Config, desk: Desk, deps: Deps) -> _Papers:
-    """Ranking, full texts (when configured), then every chosen paper's write-up at once."""
-    ranking = await rank_papers(selection.candidates, config.papers, desk, snapshot.upvotes)
+    """Ranking, full texts (when configured), then every chosen paper's write-up at once; none while
+    the ranking waits for a batch (the papers it would choose are not known yet)."""
+    ranking, waiting = await watched(rank_papers(selection.candidates, config.papers, desk, snapshot.upvotes))
+    if waiting:
+        return _Papers(ranking, [], [])
     deps.progress.stage(
         "writing", f"{len(ranking.papers)} of {len(selection.candidates)} candidate papers ({ranking.method})"
     )
-    papers = await asyncio.to_thread(
-        fetch_fulltexts, ranking.papers, config.papers, config.arxiv, deps.source, deps.pacer
-    )
+    chosen = tuple(p.arxiv_id for p in ranking.papers)
+    if chosen not in deps.fulltexts:
+        deps.fulltexts[chosen] = await asyncio.to_thread(
+            fetch_fulltexts, ranking.papers, config.papers, config.arxiv, deps.source, deps.pacer
+        )
+    papers = deps.fulltexts[chosen]
     done = 0
 
     async def one(paper: Paper) -> PaperWriteup:
@@ -152,11 +170,15 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
     """Every LLM section of the day, as one concurrent DAG: the papers (ranking, full texts,
     write-ups) beside the topics, then the overview of both."""
     desk = Desk(llm, deps.endpoint, snapshot.date)
-    papers, grouping = await asyncio.gather(
-        _papers(snapshot, selection, config, desk, deps), _topics(snapshot.articles, desk)
-    )
+
+    async def both() -> tuple[_Papers, Grouping]:
+        return await asyncio.gather(_papers(snapshot, selection, config, desk, deps), _topics(snapshot.articles, desk))
+
+    (papers, grouping), waiting = await watched(both())
     deps.progress.stage("overview", f"{plural(len(grouping.topics), 'topic')} with commentary written")
-    if papers.writeups or grouping.topics:
+    if waiting:  # the overview would be asked of sections still in a batch
+        overview = Section[Overview](status="unavailable", error="waiting for a batch")
+    elif papers.writeups or grouping.topics:
         overview = await write_overview(papers.writeups, grouping.topics, desk)
     else:  # nothing to write about: no model call, and nothing missing
         overview = Section[Overview](status="ok", content=Overview(paragraphs=[QUIET_DAY]))
@@ -177,6 +199,41 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
         ranking=papers.ranking.method,
         ranking_error=papers.ranking.error,
     )
+
+
+async def _fetch_and_select(config: Config, deps: Deps) -> tuple[Snapshot, Selection]:
+    """The day's snapshot and what of it is written up. Raises NotPublished when every source failed."""
+    snapshot = await asyncio.to_thread(fetch, config, deps.source, deps.pacer)
+    check_usable(snapshot)
+    earlier = writeups_before(deps.output, deps.data, snapshot.papers, snapshot.date)
+    selection = select_papers(snapshot.papers, config.papers, earlier)
+    _log_fetched(snapshot, selection)
+    return snapshot, selection
+
+
+def batch_requests(config: Config, deps: Deps) -> list[Request]:
+    """For `digest batch export`: the requests of the day's write stage that the answer cache cannot
+    answer yet, those that fail inside a batch included, in the order first asked; what waits for
+    their answers is asked by a later export (digest.llm.deferral). Raises NotPublished when every
+    source failed."""
+
+    async def collect() -> list[Request]:
+        async with deps.llm() as llm:
+            snapshot, selection = await _fetch_and_select(config, deps)
+            write_day = functools.partial(write, snapshot, selection, config, llm, deps)
+            return (await deferred_requests(llm, write_day, resend_failed=True))[1]
+
+    return asyncio.run(collect())
+
+
+async def _write_day(snapshot: Snapshot, selection: Selection, config: Config, llm: LLMClient, deps: Deps) -> Digest:
+    """`write`, with the day's requests sent as provider batches when `deps.batch`: raises
+    BatchPending (exit 4) while a batch runs, see digest.llm.batch."""
+    write_day = functools.partial(write, snapshot, selection, config, llm, deps)
+    if not deps.batch:
+        return await write_day()
+    async with ProviderBatches(deps.endpoint, llm.cache, poll=config.llm.batch_poll) as batches:
+        return await run_batched(snapshot.date.isoformat(), llm, batches, write_day, wait=deps.batch_wait)
 
 
 def failures(digest: Digest) -> list[str]:
@@ -259,12 +316,8 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool) -> Run
         deps.progress.stage(
             "fetching", f"arXiv {', '.join(config.arxiv.categories)} and {plural(len(config.news.feeds), 'feed')}"
         )
-        snapshot = await asyncio.to_thread(fetch, config, deps.source, deps.pacer)
-        check_usable(snapshot)
-        earlier = writeups_before(deps.output, deps.data, snapshot.papers, date)
-        selection = select_papers(snapshot.papers, config.papers, earlier)
-        _log_fetched(snapshot, selection)
-        digest = await write(snapshot, selection, config, llm, deps)
+        snapshot, selection = await _fetch_and_select(config, deps)
+        digest = await _write_day(snapshot, selection, config, llm, deps)
     published = read_published(deps.output, date)
     digest = unchanged_since(keep_published(digest, published), published)
     problems = failures(digest)

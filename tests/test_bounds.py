@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from digest.config import DepthConfig, EmbeddedDepthConfig
 from digest.llm.bounds import CHARS_PER_TOKEN, GRAMMAR_MAX_LENGTH, Shape, longest_answer, request_schema, schema_nodes
+from digest.llmconfig import DepthConfig, EmbeddedDepthConfig
 from digest.models import Commentary, Overview, PaperReview, PaperSummary, ResearchDirections
 
 TASKS = {

@@ -6,11 +6,12 @@ import asyncio
 import pytest
 from conftest import SUMMARY_ASK
 
-from digest.config import LLMConfig, Price, resolve_endpoint
+from digest.config import LLMConfig, resolve_endpoint
 from digest.llm.client import LLMClient, LLMError
 from digest.llm.policy import Budget, BudgetSpent, cost_usd
 from digest.llm.prompts import load_prompt
 from digest.llm.request import prompt_token_bound
+from digest.llmconfig import Price
 from digest.models import PaperSummary
 
 ID = "2604.00001"

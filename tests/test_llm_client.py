@@ -207,8 +207,8 @@ def test_grammar_requests_carry_the_bounded_schema(fake_llm):
 
 
 def _review(client, check=None, **shape):
-    from digest.config import DepthConfig
     from digest.llm.bounds import Shape
+    from digest.llmconfig import DepthConfig
     from digest.models import PaperReview
 
     async def go():

@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from digest.config import Depth
+from digest.llmconfig import Depth
 
 # A conservative bound for English prose inside JSON, which tokenizers split more finely than plain text.
 CHARS_PER_TOKEN = 3.5

@@ -6,6 +6,11 @@ parameters (temperature, max_tokens, structured-output mode) and the rendered me
 changed abstract, prompt version or model is a miss). Only answers that validated are stored.
 A cache file that SQLite cannot read is renamed `*.corrupt-<time>` and a new one is started.
 
+The same file is the ledger of batches (digest.llm.batch): `batches` holds every batch submitted to a
+provider (its id, day, model, the keys of its requests, when, and its state), `batch_results` the
+answer or the error each batched or imported request got, under the request's cache key, until the
+client reads it as it would a live answer.
+
 The file records its schema version in `PRAGMA user_version` and is upgraded in place by the
 numbered MIGRATIONS, so new tables or columns never orphan a cache; a file from a newer version
 is refused (CacheError) rather than changed.
@@ -35,12 +40,41 @@ MIGRATIONS = (
     "ALTER TABLE answers ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0",
     # Whether the model was sent back once with a check's reason before this answer (digest.write.gate).
     "ALTER TABLE answers ADD COLUMN retried INTEGER NOT NULL DEFAULT 0",
+    # The provider batches of a day (digest.llm.batch): state is "submitted" until collected, then the
+    # provider's final status (completed, expired, failed, cancelled); keys is a JSON list of cache keys.
+    """CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY, day TEXT NOT NULL, model TEXT NOT NULL, keys TEXT NOT NULL, submitted REAL NOT NULL,
+    state TEXT NOT NULL)""",
+    # What a batch or an imported runner output answered per request: the response body (a chat
+    # completion, JSON) or the error; `source` is the batch id or the imported file's name.
+    """CREATE TABLE IF NOT EXISTS batch_results (
+    key TEXT PRIMARY KEY, source TEXT NOT NULL, body TEXT, error TEXT, created REAL NOT NULL)""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class CacheError(DigestError):
     """The cache file was written by a newer version of the digest (its schema is unknown here)."""
+
+
+class BatchRecord(NamedTuple):
+    """One batch submitted to a provider: its id, the day (ISO date) and model it asks for, the cache
+    keys of its requests, when it was submitted (Unix time, seconds) and its state."""
+
+    id: str
+    day: str
+    model: str
+    keys: tuple[str, ...]
+    submitted: float
+    state: str = "submitted"
+
+
+class BatchResult(NamedTuple):
+    """What a batch answered one request: the chat completion's body (a dict), or an error."""
+
+    source: str
+    body: dict | None
+    error: str | None
 
 
 class Cached(NamedTuple):
@@ -134,6 +168,44 @@ class AnswerCache:
             (key, prompt_ref, model, answer, prompt_tokens, completion_tokens, time.time(), cost_usd, int(retried)),
         )
         self._db.commit()
+
+    def add_batch(self, record: BatchRecord) -> None:
+        """Record a batch just submitted; committed at once, so no later run submits its requests again."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO batches (id, day, model, keys, submitted, state) VALUES (?, ?, ?, ?, ?, ?)",
+            (record.id, record.day, record.model, json.dumps(record.keys), record.submitted, record.state),
+        )
+        self._db.commit()
+
+    def batches(self, day: str) -> list[BatchRecord]:
+        """Every batch recorded for `day` (ISO date), oldest first."""
+        rows = self._db.execute(
+            "SELECT id, day, model, keys, submitted, state FROM batches WHERE day = ? ORDER BY submitted, id", (day,)
+        ).fetchall()
+        return [BatchRecord(i, d, m, tuple(json.loads(k)), t, s) for i, d, m, k, t, s in rows]
+
+    def set_batch_state(self, batch_id: str, state: str) -> None:
+        """The batch `batch_id` is now in `state` (collected: the provider's final status)."""
+        self._db.execute("UPDATE batches SET state = ? WHERE id = ?", (state, batch_id))
+        self._db.commit()
+
+    def put_results(self, source: str, results: dict[str, dict | str]) -> None:
+        """Store what `source` (a batch id, an imported file) answered: cache key -> the chat
+        completion's body (a dict), or an error (a str). One transaction: a killed import keeps none."""
+        now = time.time()
+        rows = [
+            (key, source, json.dumps(r) if isinstance(r, dict) else None, r if isinstance(r, str) else None, now)
+            for key, r in results.items()
+        ]
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO batch_results (key, source, body, error, created) VALUES (?, ?, ?, ?, ?)", rows
+            )
+
+    def result(self, key: str) -> BatchResult | None:
+        """What a batch or an imported output answered the request of `key`, or None."""
+        row = self._db.execute("SELECT source, body, error FROM batch_results WHERE key = ?", (key,)).fetchone()
+        return BatchResult(row[0], json.loads(row[1]) if row[1] is not None else None, row[2]) if row else None
 
     def close(self) -> None:
         self._db.close()

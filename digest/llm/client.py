@@ -4,8 +4,11 @@ llama.cpp's server), through the openai SDK's async client.
 A completion is three pieces: building the request (digest.llm.request: messages, parameters,
 cache key), sending it (here: the one provider-specific part, with the retry policy, circuit
 breaker, budget and concurrency of digest.llm.policy) and reading the answer (parse, one repair
-with the validation error quoted, cache). A provider's batch service can send the same requests
-another way; the answer cache is the one ledger of what was asked.
+with the validation error quoted, cache). A batch (digest.llm.batch) sends the same requests another
+way: a request the cache cannot answer is looked up among the answers batches gave, read as a live
+one is (repaired, completed or sent back live) and priced at the batch rate; with a `deferral`
+(digest.llm.deferral) one no batch answered is recorded, not sent, and its caller gets Deferred; one
+that failed inside a batch is sent live. The answer cache is the one ledger of what was asked.
 
 `async with LLMClient(...) as llm:` owns the SDK client for one event loop; the answer cache is
 the caller's (it outlives the client, e.g. across builds in one process).
@@ -16,31 +19,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import openai
 from pydantic import BaseModel
 
-from digest.config import Endpoint, Price
+from digest.config import Endpoint
 from digest.errors import EXIT_USAGE, DigestError
+from digest.llm.answer import Answer, CutOff, Tokens, completion_of, prompt_floor, read_completion, reported_tokens
 from digest.llm.bounds import Shape, request_schema
-from digest.llm.cache import AnswerCache
+from digest.llm.cache import AnswerCache, BatchResult
+from digest.llm.deferral import Deferral
 from digest.llm.policy import MAX_ATTEMPTS, Budget, BudgetSpent, CircuitBreaker, Reservation, classify, cost_usd
 from digest.llm.prompts import Prompt, load_prompt
 from digest.llm.request import Check, LLMError, Request, build_request, parse_answer, response_format
 from digest.llm.salvage import merged, missing_fields, rest_schema, salvage
+from digest.llmconfig import Price
 from digest.models import Ping, Usage
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger(__name__)
 
-# Silent truncation (servers such as Ollama cut a long prompt to their window and answer anyway):
-# a prompt of C characters holds at least C / CHARS_PER_TOKEN_MAX tokens in any common tokenizer;
-# a server that reports fewer than TRUNCATION_RATIO of that did not read the whole prompt.
-CHARS_PER_TOKEN_MAX = 5
-TRUNCATION_RATIO = 0.8
-MIN_CHECKED_TOKENS = 400  # shorter prompts: chat-template overhead blurs the count
 _OVERFLOW = re.compile(r"context[ _](length|window)|maximum context|too many tokens|prompt is too long", re.I)
 
 
@@ -65,29 +65,6 @@ class Completion(Generic[T]):
     completion_tokens: int
     cached: bool = False
     retried: bool = False  # the model was sent back once with a check's reason
-
-
-@dataclass
-class Answer:
-    """The text of one answered request and its tokens as the server reported them."""
-
-    text: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    def then(self, later: Answer) -> Answer:
-        """`later`'s text, with the tokens of both requests."""
-        return Answer(
-            later.text, self.prompt_tokens + later.prompt_tokens, self.completion_tokens + later.completion_tokens
-        )
-
-
-class CutOff(LLMError):
-    """The answer hit max_tokens; `answer` is what came (tokens included), for salvage."""
-
-    def __init__(self, message: str, answer: Answer):
-        super().__init__(message)
-        self.answer = answer
 
 
 class LLMClient:
@@ -120,6 +97,7 @@ class LLMClient:
         self.budget = budget or Budget()
         self.usage = Usage()
         self.cache = cache or AnswerCache(None)
+        self.deferral: Deferral | None = None  # set: cache misses are recorded for a batch, not sent
         self._sem = asyncio.Semaphore(concurrency)
         self._truncating: set[str] = set()  # models already reported as cutting prompts
         self._wants_preflight = preflight
@@ -180,15 +158,18 @@ class LLMClient:
         cached = self._from_cache(request, schema)
         if cached is not None:
             return cached
-        if self._wants_preflight:
+        batched = self.cache.result(request.key)
+        deferral = self.deferral
+        if deferral is not None and (batched is None or (batched.error and deferral.resend_failed)):
+            await self._defer(request, deferral)
+        if self._wants_preflight and (batched is None or batched.error):
             await self.preflight()
-        value, answer = await self._answer(request, schema, shape)
+        value, answer = await self._answer(request, schema, shape, batched)
         verdict = check(value) if check is not None else None
         retried = False
         if verdict is not None and verdict.retry:
             value, answer = await self._retry(request, schema, value, answer, verdict.reason)
             retried = True
-        cost = cost_usd(self.prices.get(model), answer.prompt_tokens, answer.completion_tokens)
         self.cache.put(
             request.key,
             request.prompt_ref,
@@ -196,15 +177,29 @@ class LLMClient:
             answer.text,
             answer.prompt_tokens,
             answer.completion_tokens,
-            cost,
+            answer.cost_usd,
             retried=retried,
         )
         return Completion(value, model, answer.prompt_tokens, answer.completion_tokens, retried=retried)
 
-    async def _answer(self, request: Request, schema: type[T], shape: Shape | None) -> tuple[T, Answer]:
-        """A valid answer to `request`: as sent, repaired once, or completed after a cut-off."""
+    async def _defer(self, request: Request, deferral: Deferral) -> None:
+        """Record `request` in `deferral` and raise Deferred; its worst case at the batch price is
+        spent from the budget (this run sends the batch), so the budget bounds a batch too. Raises
+        LLMError when the budget has no room for it."""
+        if request.key not in deferral:
+            reservation = await self._reserve(request, batch=True)
+            self.budget.settle(reservation, reservation.tokens, reservation.usd)
+        raise deferral.record(request)
+
+    async def _answer(
+        self, request: Request, schema: type[T], shape: Shape | None, batched: BatchResult | None = None
+    ) -> tuple[T, Answer]:
+        """A valid answer to `request` (the one `batched` holds, else sent): as it came, repaired once,
+        or completed after a cut-off."""
         try:
-            answer = await self.send(request)
+            answer = self._from_batch(request, batched) if batched is not None else None
+            if answer is None:
+                answer = await self.send(request)
         except CutOff as cut:
             return await self._rest(request, schema, shape, cut.answer)
         try:
@@ -233,7 +228,7 @@ class LLMClient:
         )
         value = merged(kept, parse_answer(more.text, rest), schema)
         joined = cut.then(more)
-        return value, Answer(value.model_dump_json(), joined.prompt_tokens, joined.completion_tokens)
+        return value, replace(joined, text=value.model_dump_json())
 
     async def _retry(
         self, request: Request, schema: type[T], value: T, answer: Answer, reason: str
@@ -265,6 +260,35 @@ class LLMClient:
         return Completion(
             value, request.model, hit.prompt_tokens, hit.completion_tokens, cached=True, retried=hit.retried
         )
+
+    def _from_batch(self, request: Request, batched: BatchResult) -> Answer | None:
+        """The answer a batch gave `request`, counted in `usage` at the batch price; None when the
+        request failed inside the batch (it is then sent live). Raises CutOff like a live answer."""
+        try:
+            if batched.body is None:
+                raise LLMError(batched.error or "no answer")
+            resp = completion_of(batched.body, request.model)
+            tokens = reported_tokens(resp) or Tokens(0, 0)
+            cost = self._cost(request.model, tokens, batch=True)
+            self.usage.batch_answers += 1
+            self._spend(tokens, cost)
+            return read_completion(resp, request.model, request.max_tokens, tokens, cost)
+        except CutOff:
+            raise
+        except LLMError as exc:
+            log.info("%s: failed in batch %s (%s): sent live", request.model, batched.source, exc)
+            return None
+
+    def _cost(self, model: str, tokens: Tokens, batch: bool = False) -> float:
+        """What `tokens` cost on `model` (USD, from llm.prices; `batch`: at its batch price)."""
+        return cost_usd(self.prices.get(model), tokens.prompt, tokens.completion, tokens.cached, batch)
+
+    def _spend(self, tokens: Tokens, cost: float) -> None:
+        """Count an answer's `tokens` and `cost` (USD) in `usage`."""
+        self.usage.prompt_tokens += tokens.prompt
+        self.usage.completion_tokens += tokens.completion
+        self.usage.cost_usd += cost
+        self.usage.cached_prompt_tokens += tokens.cached
 
     async def send(self, request: Request) -> Answer:
         """`request` answered, retried per digest.llm.policy. Raises LLMError (ContextOverflow when
@@ -304,9 +328,9 @@ class LLMClient:
             self.usage.calls += 1
             charged = False
 
-            def charge(prompt_tokens: int | None, completion_tokens: int | None) -> None:
+            def charge(tokens: Tokens | None) -> None:
                 nonlocal charged
-                self._charge(request, reservation, prompt_tokens, completion_tokens)
+                self._charge(request, reservation, tokens)
                 charged = True
 
             try:
@@ -319,69 +343,45 @@ class LLMClient:
                     self.budget.settle(reservation)
 
     async def _post(self, request: Request, on_usage=None) -> Answer:
-        """The HTTP request and the checks of the answer's shape; `on_usage(prompt, completion)` is
-        told the reported tokens (or None, None) before any check can fail. Raises LLMError or the
-        SDK's APIError."""
+        """The HTTP request and the checks of the answer's shape; `on_usage(tokens)` is told the
+        reported Tokens (or None) before any check can fail. Raises LLMError or the SDK's APIError."""
         resp = await self._client.chat.completions.create(**request.body())
-        usage = getattr(resp, "usage", None)
-        # Some servers send a usage object without counts (or with nulls): that is no usage reported.
-        reported = (
-            usage is not None and isinstance(usage.prompt_tokens, int) and isinstance(usage.completion_tokens, int)
-        )
-        p_tok, c_tok = (usage.prompt_tokens, usage.completion_tokens) if usage is not None and reported else (0, 0)
+        tokens = reported_tokens(resp)
         if on_usage is not None:
-            on_usage(p_tok if reported else None, c_tok if reported else None)
-        model = request.model
-        if not hasattr(resp, "choices"):  # e.g. an HTML page from a base URL without /v1
-            raise LLMError(f"{model}: the endpoint did not answer in the OpenAI format: {str(resp)[:120]!r}")
-        error = (resp.model_extra or {}).get("error")
-        if error:  # in-band error object (OpenRouter answers 200 with one)
-            raise LLMError(f"{model}: the endpoint reported an error: {str(error)[:200]}")
-        self._check_truncation(request, p_tok)
-        if not resp.choices:
-            raise LLMError(f"{model}: the answer has no choices")
-        choice = resp.choices[0]
-        if getattr(choice.message, "refusal", None):
-            raise LLMError(f"{model}: refused: {choice.message.refusal}")
-        if choice.finish_reason == "length":
-            raise CutOff(
-                f"{model}: answer cut off at max_tokens={request.max_tokens}",
-                Answer(choice.message.content or "", p_tok, c_tok),
-            )
-        if not (choice.message.content or "").strip():
-            raise LLMError(f"{model}: empty answer (finish_reason={choice.finish_reason})")
-        return Answer(choice.message.content, p_tok, c_tok)
+            on_usage(tokens)
+        self._check_truncation(request, tokens.prompt if tokens is not None else 0)
+        cost = self._cost(request.model, tokens) if tokens is not None else 0.0
+        return read_completion(resp, request.model, request.max_tokens, tokens, cost)
 
-    async def _reserve(self, request: Request) -> Reservation:
+    async def _reserve(self, request: Request, batch: bool = False) -> Reservation:
         """The budget's reservation for one request: its prompt's token bound plus its max_tokens,
-        and their USD at the model's price. Raises LLMError when the budget has no room for it."""
+        and their USD at the model's price (`batch`: its batch price). Raises LLMError when the budget
+        has no room for it."""
         prompt_tokens = request.prompt_token_bound()
         try:
             return await self.budget.reserve(
                 prompt_tokens + request.max_tokens,
-                cost_usd(self.prices.get(request.model), prompt_tokens, request.max_tokens),
+                self._cost(request.model, Tokens(prompt_tokens, request.max_tokens), batch),
             )
         except BudgetSpent as exc:
             raise LLMError(f"{request.model}: not called: {exc}") from None
 
-    def _charge(self, request: Request, reservation: Reservation, p_tok: int | None, c_tok: int | None) -> None:
+    def _charge(self, request: Request, reservation: Reservation, tokens: Tokens | None) -> None:
         """Record an answered request's tokens (and their USD) in `usage` and settle its reservation
         on them. A server that reports no usage leaves the reservation charged: it is the only
         bound known."""
-        if p_tok is None or c_tok is None:
+        if tokens is None:
             self.budget.settle(reservation, reservation.tokens, reservation.usd)
             return
-        cost = cost_usd(self.prices.get(request.model), p_tok, c_tok)
-        self.usage.prompt_tokens += p_tok
-        self.usage.completion_tokens += c_tok
-        self.usage.cost_usd += cost
-        self.budget.settle(reservation, p_tok + c_tok, cost)
+        cost = self._cost(request.model, tokens)
+        self._spend(tokens, cost)
+        self.budget.settle(reservation, tokens.prompt + tokens.completion, cost)
 
     def _check_truncation(self, request: Request, prompt_tokens: int) -> None:
         """Raise ContextOverflow when the reported prompt tokens show the server cut the prompt;
         the first time per model it is also logged as a warning for the operator."""
-        floor = sum(len(m["content"]) for m in request.messages) / CHARS_PER_TOKEN_MAX
-        if prompt_tokens <= 0 or floor < MIN_CHECKED_TOKENS or prompt_tokens >= TRUNCATION_RATIO * floor:
+        floor = prompt_floor(request.messages, prompt_tokens)
+        if floor is None:
             return
         model = request.model
         message = (

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from digest.config import EMBEDDED_MODEL
 from digest.errors import DigestError
+from digest.llmconfig import EMBEDDED_MODEL
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # The project installs from its checkout (README's quick start); `digest` on the package index is

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import openai
 
 if TYPE_CHECKING:
-    from digest.config import Price
+    from digest.llmconfig import Price
 
 MAX_ATTEMPTS = 3
 RETRY_AFTER_CAP = 60.0  # seconds
@@ -92,12 +92,30 @@ class Reservation:
     usd: float = 0.0
 
 
-def cost_usd(price: Price | None, prompt_tokens: int, completion_tokens: int) -> float:
-    """The USD cost of a request's tokens at `price` (USD per million prompt and per million
-    completion tokens, from llm.prices); 0.0 for a model without a price."""
+def cost_usd(
+    price: Price | None, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0, batch: bool = False
+) -> float:
+    """The USD cost of a request's tokens at `price` (USD per million tokens, from llm.prices); 0.0
+    for a model without a price.
+
+    `batch`: the request went through a provider's Batch API (or a batch runner), priced at the row's
+    `batch_prompt` / `batch_completion` where it gives them (OpenAI's batch prices are half the live
+    ones). `cached_tokens` of the prompt tokens were served from the provider's prompt cache, priced at
+    `cached_prompt` where the row gives one, never above the prompt rate in effect. A rate the row does
+    not give is the live one: an upper bound, so llm.budget.max_usd still binds.
+    """
     if price is None:
         return 0.0
-    return (prompt_tokens * price.prompt + completion_tokens * price.completion) / 1e6
+    prompt_rate = _rate(price.batch_prompt, price.prompt) if batch else price.prompt
+    completion_rate = _rate(price.batch_completion, price.completion) if batch else price.completion
+    cached_rate = min(_rate(price.cached_prompt, prompt_rate), prompt_rate)
+    cached = min(cached_tokens, prompt_tokens)
+    return ((prompt_tokens - cached) * prompt_rate + cached * cached_rate + completion_tokens * completion_rate) / 1e6
+
+
+def _rate(rate: float | None, default: float) -> float:
+    """A price row's optional rate (USD per million tokens), or `default` where it gives none."""
+    return default if rate is None else rate
 
 
 @dataclass

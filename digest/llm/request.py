@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from digest.config import StructuredOutput
 from digest.hygiene import THINK, clean_value
 from digest.llm.bounds import Shape, request_schema
 from digest.llm.cache import cache_key
 from digest.llm.prompts import Prompt
+from digest.llmconfig import StructuredOutput
 
 T = TypeVar("T", bound=BaseModel)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from digest.config import Depth
 from digest.llm.bounds import Shape
 from digest.llm.request import Verdict
+from digest.llmconfig import Depth
 from digest.models import QUOTE_CHARS, Paper, PaperReview, PaperSummary, PaperWriteup, ResearchDirections, Section
 from digest.write.gate import doubts_the_unknown, gate_section, unverified
 from digest.write.grounding import check_section, section_text

@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from digest.config import Depth, Endpoint
+from digest.config import Endpoint
 from digest.llm.bounds import Shape
 from digest.llm.client import ContextOverflow, LLMClient, LLMError
 from digest.llm.prompts import load_prompt
 from digest.llm.request import Check
+from digest.llmconfig import Depth
 from digest.models import C, InputKind, Provenance, Section
 
 
