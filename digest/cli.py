@@ -164,6 +164,9 @@ def _add_commands(command) -> None:
         "--replace", action="store_true", help="publish even when the rebuild has less than the day's published page"
     )
     b.add_argument(
+        "--resend", action="store_true", help="send the day's notifications again, to targets that already had them"
+    )
+    b.add_argument(
         "--wait", action="store_true", help="with llm.batch: wait for the batch (at most llm.batch_wait seconds)"
     )
     _add_batch(command("batch", *BATCH))

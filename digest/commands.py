@@ -32,6 +32,7 @@ from digest.config import (
     resolve_endpoint,
     with_environment,
 )
+from digest.deliver.settings import check as check_notify
 from digest.errors import EXIT_DEGRADED, EXIT_PUBLISHED, EXIT_USAGE, DigestError, NotPublished, UsageError
 from digest.fetch.http import Policy, make_client
 from digest.fetch.sources import LiveSource, Pacer, ReplaySource
@@ -165,6 +166,7 @@ def _remove_internals(output: Path) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     config = config_of(args)
+    check_notify(config.notify, config.site.url)  # before anything is fetched: a message needs site.url
     data, output = checked_folder(args.data, "--data"), checked_folder(args.output, "--output")
     with contextlib.ExitStack() as stack:
         source = replay_source(args.snapshot, args.date) if args.snapshot else live_source(stack, config, args)
@@ -187,7 +189,7 @@ def run_build(args: argparse.Namespace) -> int:
             pacer=Pacer(config.arxiv.delay_seconds),
             progress=progress,
         )
-        report = build(config, deps, strict=args.strict, replace=args.replace)
+        report = build(config, deps, strict=args.strict, replace=args.replace, resend=args.resend)
     return _report(report, data)  # after the progress display has stopped
 
 

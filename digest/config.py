@@ -21,6 +21,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
+from digest.deliver.settings import NotifyConfig, Target
 from digest.errors import ConfigError
 from digest.llmconfig import EMBEDDED_MODEL, CommentaryConfig, DepthConfig, LLMConfig, StructuredOutput, TaskModels
 from digest.models import AnnounceType, Kind
@@ -153,6 +154,7 @@ class Config(Strict):
     news: NewsConfig = NewsConfig()
     fetch: FetchConfig = FetchConfig()
     llm: LLMConfig = LLMConfig()
+    notify: NotifyConfig = NotifyConfig()
 
 
 class Endpoint(BaseModel):
@@ -220,6 +222,7 @@ def masked(config: Config) -> dict:
     if url and "@" in url:
         scheme, rest = url.split("://", 1)
         data["llm"]["base_url"] = f"{scheme}://***@{rest.split('@', 1)[1]}"
+    data["notify"]["urls"] = [Target(n, url).label for n, url in enumerate(config.notify.urls, 1)]  # they hold secrets
     return data
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from digest import __version__
 from digest.config import Config, Endpoint
+from digest.deliver.notify import deliver
 from digest.errors import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, EXIT_PUBLISHED, NotPublished
 from digest.fetch.arxiv import fetch_papers
 from digest.fetch.code import with_code
@@ -288,7 +289,7 @@ def check_usable(snapshot: Snapshot) -> None:
         raise NotPublished(f"every source failed ({reasons}{more})")
 
 
-def build(config: Config, deps: Deps, strict: bool = False, replace: bool = False) -> RunReport:
+def build(config: Config, deps: Deps, strict: bool = False, replace: bool = False, resend: bool = False) -> RunReport:
     """Fetch, select, write and render the day of `deps.source` (its `date`); the page is written
     to <output>/<date>/index.html.
 
@@ -303,12 +304,17 @@ def build(config: Config, deps: Deps, strict: bool = False, replace: bool = Fals
     if it still has less than the published page, nothing is published (NotPublished) unless
     `replace`. One event loop (and one LLM client from `deps.llm`) per call, so a process may build any
     number of days. Raises PreflightError when the endpoint fails a first tiny request: before any
-    fetching for a live build, before the first uncached call for a replay.
+    fetching for a live build, before the first uncached call for a replay. Raises BatchPending
+    (exit 4, nothing published) while the day's batch runs (`deps.batch`).
+
+    Once the day is published, its notifications go out (digest.deliver, `config.notify`): each
+    target once per day, every one again with `resend`; a target that fails is a problem of the run
+    (exit status 3), and the page stays published.
     """
-    return asyncio.run(_build(config, deps, strict, replace))
+    return asyncio.run(_build(config, deps, strict, replace, resend))
 
 
-async def _build(config: Config, deps: Deps, strict: bool, replace: bool) -> RunReport:
+async def _build(config: Config, deps: Deps, strict: bool, replace: bool, resend: bool) -> RunReport:
     date, started = deps.source.date, dt.datetime.now(dt.UTC)
     async with deps.llm() as llm:
         if deps.source.live:
@@ -341,6 +347,18 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool) -> Run
         staged.discard()
         raise
     staged.commit()
+    return await _notify(report, digest, config, deps, resend)
+
+
+async def _notify(report: RunReport, digest: Digest, config: Config, deps: Deps, resend: bool) -> RunReport:
+    """`report` after the published day's notifications: a target that failed is one more failure,
+    the run degraded, and run.json rewritten to say so (the page stays as published)."""
+    degraded = bool(report.failures)
+    problems = await asyncio.to_thread(deliver, digest, config.notify, config.site.url, deps.data, resend, degraded)
+    if not problems:
+        return report
+    report = report.model_copy(update={"failures": report.failures + problems, "exit_status": EXIT_DEGRADED})
+    write_atomic(deps.data / digest.date.isoformat() / "run.json", _json(report))
     return report
 
 
