@@ -3,10 +3,10 @@ every completion takes a fixed latency (default 1.0 s).
 
 Run: python bench/llm.py [--latency 1.0] [--concurrency 16]
 Builds a 20-paper day (the demo's export-API response) and a 100-paper day (five times the same
-papers under new ids) with 5 news topics, and prints calls, wall time, the sequential time (sum
+papers under new ids) with the demo day's news topics, and prints calls, wall time, the sequential time (sum
 of latencies) and the critical-path bound: the overview depends on every other call, so no
 schedule beats max(ceil((calls - 1) / concurrency) + 1, dependency depth) x latency, where the depth
-is topic plan -> commentary draft -> overview. Target: wall time within 1.3x the bound at
+is topic names -> commentary draft -> overview. Target: wall time within 1.3x the bound at
 concurrency 16.
 """
 
@@ -35,7 +35,7 @@ from digest.pipeline import Deps, write
 from digest.select.papers import select_papers
 
 DAY = dt.date(2026, 4, 30)
-DEPTH = 3  # topic plan -> commentary draft -> overview (papers are one level, in parallel with it)
+DEPTH = 3  # topic names -> commentary draft -> overview (papers are one level, in parallel with it)
 
 
 def day(papers: int) -> Snapshot:
@@ -55,7 +55,7 @@ def day(papers: int) -> Snapshot:
 
 def run(papers: int, latency: float, concurrency: int) -> None:
     snapshot = day(papers)
-    with FakeLLM(latency=latency, topics=5) as server:
+    with FakeLLM(latency=latency) as server:
         endpoint = resolve_endpoint(Config().llm, environ={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "k"})
         deps = Deps(
             source=None,

@@ -47,8 +47,19 @@ class Paper(BaseModel):
     instructions_for_ai: bool = False  # the abstract or title addresses an AI (prompt injection)
 
 
+class Coverage(BaseModel):
+    """Another feed's item on the same story: shown as a link beside the story's lead article."""
+
+    source: str
+    title: str
+    link: str
+    published: dt.datetime | None = None
+
+
 class Article(BaseModel):
-    """One news or commentary item from an RSS/Atom feed; `summary` is plain text."""
+    """One news or commentary item from an RSS/Atom feed; `summary` is plain text. On the page an
+    article is a story's lead (digest.select.stories): `also` lists the other outlets that covered
+    the same event, `discussion` the comment thread (Hacker News, Reddit) that links to it."""
 
     id: str
     source: str
@@ -58,6 +69,9 @@ class Article(BaseModel):
     published: dt.datetime | None = None
     summary: str = ""
     instructions_for_ai: bool = False  # the item (hidden parts included) addresses an AI
+    comments: str | None = None  # the item's own discussion URL (RSS <comments>), e.g. its Hacker News thread
+    also: list[Coverage] = []
+    discussion: Coverage | None = None
 
 
 class SourceStatus(BaseModel):
@@ -176,14 +190,14 @@ class ResearchDirections(BaseModel):
     potential_applications: Ideas
 
 
-class PlannedTopic(BaseModel):
-    title: str
+class TopicName(BaseModel):
+    number: int = Field(description="The topic's number in brackets.")
+    title: str = Field(description="What its stories are about, in a few words; never an outlet's name.")
     description: str = Field(description="One line saying what the topic covers.")
-    article_ids: list[int]
 
 
-class TopicPlan(BaseModel):
-    topics: list[PlannedTopic]
+class TopicNames(BaseModel):
+    topics: list[TopicName]
 
 
 class PaperScore(BaseModel):

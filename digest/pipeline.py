@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest import __version__
-from digest.config import Config, Endpoint
+from digest.config import Config, Endpoint, NewsConfig
 from digest.deliver.notify import deliver
 from digest.errors import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, EXIT_PUBLISHED, NotPublished
 from digest.fetch.arxiv import fetch_papers
@@ -53,12 +53,14 @@ from digest.rebuild import keep_published, shortfall, unchanged_since
 from digest.render.index import writeups_before
 from digest.render.publish import stage_day
 from digest.render.site import read_published
+from digest.select.clusters import StoryCluster, cluster_stories
 from digest.select.papers import Selection, select_papers
+from digest.select.stories import merge_stories, newest
 from digest.words import plural
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
 from digest.write.section import Desk
-from digest.write.topics import plan_topics, write_commentary
+from digest.write.topics import name_topics, write_commentary
 from digest.write.triage import rank_papers, rank_without_model
 
 log = logging.getLogger(__name__)
@@ -119,10 +121,17 @@ def store_fulltexts(snapshot: Snapshot, config: Config, source: Source, pacer: P
     return fetch_fulltexts(ranking.papers, config.papers, config.arxiv, source, pacer)
 
 
-async def _topics(articles: list[Article], desk: Desk) -> Grouping:
-    """The day's topics, each with its commentary (drafts in parallel); no commentary while the topic
-    plan waits for a batch (it would be asked of a fallback grouping)."""
-    grouping, waiting = await watched(plan_topics(articles, desk))
+def stories_of(articles: list[Article], news: NewsConfig) -> list[StoryCluster]:
+    """The day's articles as stories (every report of one event merged, comment threads attached),
+    the newest `news.max_articles` of them, clustered into topics (digest.select)."""
+    return cluster_stories(newest(merge_stories(articles), news.max_articles))
+
+
+async def _topics(articles: list[Article], news: NewsConfig, desk: Desk) -> Grouping:
+    """The day's topics, each with its commentary (drafts in parallel); no commentary while the
+    topic names wait for a batch (it would be asked of topics titled by their keywords)."""
+    clusters = await asyncio.to_thread(stories_of, articles, news)
+    grouping, waiting = await watched(name_topics(clusters, desk))
     if waiting:
         return grouping
     comments = await asyncio.gather(*(write_commentary(t, desk) for t in grouping.topics))
@@ -173,7 +182,9 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
     desk = Desk(llm, deps.endpoint, snapshot.date)
 
     async def both() -> tuple[_Papers, Grouping]:
-        return await asyncio.gather(_papers(snapshot, selection, config, desk, deps), _topics(snapshot.articles, desk))
+        return await asyncio.gather(
+            _papers(snapshot, selection, config, desk, deps), _topics(snapshot.articles, config.news, desk)
+        )
 
     (papers, grouping), waiting = await watched(both())
     deps.progress.stage("overview", f"{plural(len(grouping.topics), 'topic')} with commentary written")
@@ -256,7 +267,7 @@ def failures(digest: Digest) -> list[str]:
         if t.commentary.status != "ok" or t.commentary.kept_from
     ]
     if digest.topic_plan_status != "ok":
-        out.append("topic plan: unavailable, grouped by source")
+        out.append("topic names: unavailable, the topics are titled by their keywords")
     if digest.overview.status != "ok" or digest.overview.kept_from:
         out.append(f"overview: {digest.overview.error}")
     if digest.ranking_error:

@@ -38,18 +38,13 @@ def _resolve(schema: dict, root: dict) -> dict:
     return schema
 
 
-def _topic_plan(prompt: str, topics: int) -> dict:
+def _topic_names(prompt: str) -> dict:
+    """A name for every numbered topic of the naming prompt."""
     numbers = [int(n) for n in re.findall(r"^\[(\d+)\]", prompt, re.M)]
-    groups = {i: numbers[i::topics] for i in range(topics)}
     return {
         "topics": [
-            {
-                "title": f"Fake topic {i + 1}",
-                "description": f"Articles {groups[i]} grouped by the fake server.",
-                "article_ids": groups[i],
-            }
-            for i in range(topics)
-            if groups[i]
+            {"number": n, "title": f"Fake topic {n}", "description": f"Topic {n} as the fake server names it."}
+            for n in numbers
         ]
     }
 
@@ -175,8 +170,8 @@ class _Server(ThreadingHTTPServer):
 class FakeLLM:
     """Start with `with FakeLLM() as llm:`; `llm.base_url` is the /v1 URL, `llm.requests` the log."""
 
-    def __init__(self, latency: float = 0.0, topics: int = 3):
-        self.latency, self.topics = latency, topics  # seconds per completion; topics per plan
+    def __init__(self, latency: float = 0.0):
+        self.latency = latency  # seconds per completion
         self.requests: list[dict] = []
         self.behaviour: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -258,8 +253,8 @@ class FakeLLM:
             return mode[4:]
         if mode == "garbage" or schema is None:
             return "Sure! Here is what you asked for, in prose."
-        if schema.get("title") == "TopicPlan":
-            return json.dumps(_topic_plan(prompt, self.topics))
+        if schema.get("title") == "TopicNames":
+            return json.dumps(_topic_names(prompt))
         if schema.get("title") == "TriageScores":
             return json.dumps(_triage(prompt))
         text = HOSTILE_MARKDOWN if mode == "hostile" else None

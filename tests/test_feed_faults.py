@@ -10,8 +10,9 @@ import pytest
 from conftest import DATA
 
 from digest.config import FeedConfig
-from digest.fetch.feeds import FeedError, canonical_url, dedupe, in_window, parse_feed
+from digest.fetch.feeds import FeedError, in_window, parse_feed
 from digest.models import Article
+from digest.select.stories import canonical_url, merge_stories
 
 NOW = dt.datetime(2026, 4, 30, 6, tzinfo=dt.UTC)
 FEED = FeedConfig(name="Test", url="https://example.org/feed", kind="news")
@@ -102,19 +103,20 @@ def _article(title: str, link: str, source: str = "A") -> Article:
     return Article(id=f"{source}{link}{title}", source=source, kind="news", title=title, link=link, published=NOW)
 
 
-def test_the_same_story_from_several_feeds_is_kept_once():  # F13
+def test_the_same_story_from_several_feeds_is_one_story_listing_every_source():  # F13
     first = _article("OpenAI releases a new model", "https://www.example.com/story/?utm_source=rss#top")
     same_link = _article("A different headline", "http://example.com/story", "B")
     same_title = _article("OpenAI Releases a New Model!", "https://other.example/x", "C")
     other = _article("Something else", "https://example.com/story-2", "D")
-    assert dedupe([first, same_link, same_title, other]) == [first, other]
+    stories = merge_stories([first, same_link, same_title, other])
+    assert sorted(s.sources for s in stories) == [["A", "B", "C"], ["D"]]
     assert canonical_url("https://Example.com/a/?b=2&utm_medium=x&a=1") == canonical_url("http://example.com/a?a=1&b=2")
 
 
 def test_duplicate_guids_in_one_feed_keep_distinct_stories_apart():  # F13
     items = _item("One", "https://example.org/1", guid="same") + _item("Two", "https://example.org/2", guid="same")
     articles = parse_feed(_rss(items), FEED, NOW)
-    assert [a.title for a in dedupe(articles)] == ["One", "Two"]
+    assert sorted(s.lead.title for s in merge_stories(articles)) == ["One", "Two"]
 
 
 def test_an_ill_formed_but_readable_feed_is_used_with_a_warning(caplog):

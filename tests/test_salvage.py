@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from digest.llm.request import parse_answer
 from digest.llm.salvage import merged, missing_fields, rest_schema, salvage
-from digest.models import REVIEW_PARTS, Overview, PaperReview, PaperSummary, ResearchDirections, TopicPlan
+from digest.models import REVIEW_PARTS, Overview, PaperReview, PaperSummary, ResearchDirections, TopicNames
 
 ID = "2604.01234"
 TITLE = 'Sparse "Mixture" Routing: {Fast} Inference [v2]'
@@ -50,10 +50,10 @@ OVERVIEW = {
         "Together they suggest inference cost, not training, is where the race is now [1][5].",
     ]
 }
-PLAN = {
+NAMES = {
     "topics": [
-        {"title": "Chips", "description": "New accelerators.", "article_ids": [1, 12, 123]},
-        {"title": "Policy", "description": "Rules for labs.", "article_ids": [7, 40]},
+        {"number": 1, "title": "Chips", "description": "New accelerators."},
+        {"number": 12, "title": "Policy", "description": "Rules for labs."},
     ]
 }
 ANSWERS = [(PaperReview, REVIEW), (ResearchDirections, DIRECTIONS), (PaperSummary, SUMMARY), (Overview, OVERVIEW)]
@@ -117,7 +117,7 @@ def _cuts(text: str, ends: dict) -> list[int]:
 
 @pytest.mark.parametrize(
     ("schema", "full"),
-    [*ANSWERS, (TopicPlan, PLAN), (Tally, {"total": 12, "ids": [3, 45]})],
+    [*ANSWERS, (TopicNames, NAMES), (Tally, {"total": 12, "ids": [3, 45]})],
     ids=lambda x: getattr(x, "__name__", ""),
 )
 def test_every_cut_keeps_exactly_the_finished_valid_fields(schema, full):

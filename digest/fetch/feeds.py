@@ -1,9 +1,9 @@
 """News and commentary feeds (RSS 2.0, RSS 1.0, Atom) into Article, via feedparser.
 
-A 200 that is not a feed is a failure, a valid feed with no items is empty. The same story from
-several feeds (same canonical URL or normalized title) is kept once, from the newest item. Only items published
-in the configured window before the digest date are kept, newest first, at most
-`max_per_feed` per feed; undated items count as fetched now.
+A 200 that is not a feed is a failure, a valid feed with no items is empty. Only items published
+in the configured window before the digest date are kept, newest first, at most `max_per_feed` per
+feed; undated items count as fetched now. The same event from several feeds is merged into one
+story later (digest.select.stories), so every source is kept here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import functools
 import hashlib
 import logging
 import re
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import feedparser
@@ -65,9 +64,7 @@ def parse_feed(body: bytes, feed: FeedConfig, fetched_at: dt.datetime) -> list[A
         log.warning("feed %s is not well-formed XML, read leniently: %s", feed.name, parsed.get("bozo_exception"))
     articles = []
     for entry in entries(parsed):
-        link = entry.get("link", "").strip()
-        if not link.lower().startswith(("http://", "https://")):
-            link = ""  # kept without a link: javascript:, data:, relative and other non-web links
+        link = _web_link(entry.get("link", "")) or ""  # kept without a link when it is none
         title_is_html = entry.get("title_detail", {}).get("type", "text/html") != "text/plain"
         title = clean_text(entry.get("title", ""), TITLE_CHARS, html_markup=title_is_html)
         if not title:
@@ -84,9 +81,16 @@ def parse_feed(body: bytes, feed: FeedConfig, fetched_at: dt.datetime) -> list[A
                 published=min(published, fetched_at),  # a future date is a feed error, not news
                 summary=clean_text(entry.get("summary", ""), SUMMARY_CHARS),
                 instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
+                comments=_web_link(entry.get("comments", "")),
             )
         )
     return articles
+
+
+def _web_link(url: object) -> str | None:
+    """`url` when it is an http(s) URL; None for javascript:, data:, relative and other non-web links."""
+    url = url.strip() if isinstance(url, str) else ""
+    return url if url.lower().startswith(("http://", "https://")) else None
 
 
 def in_window(articles: list[Article], date: dt.date, days: int, limit: int) -> list[Article]:
@@ -141,33 +145,4 @@ def fetch_news(
     articles = [a for result in results for a in result.items or []]
     statuses = [result.status for result in results]
     articles.sort(key=_published, reverse=True)
-    return dedupe(articles)[: cfg.max_articles], statuses
-
-
-def canonical_url(url: str) -> str:
-    """`url` without scheme, "www.", fragment, tracking parameters (utm_*, fbclid, gclid) or a
-    trailing slash: two links to the same story compare equal."""
-    parts = urllib.parse.urlsplit(url.strip())
-    query = [
-        (k, v)
-        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in ("fbclid", "gclid", "ref")
-    ]
-    host = parts.netloc.lower().removeprefix("www.")
-    return f"{host}{parts.path.rstrip('/')}?{urllib.parse.urlencode(sorted(query))}"
-
-
-def _title_key(title: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", title.casefold()).split())
-
-
-def dedupe(articles: list[Article]) -> list[Article]:
-    """The first of each story (same canonical URL or same normalized title), order kept."""
-    seen: set[str] = set()
-    kept = []
-    for article in articles:
-        keys = {f"t:{_title_key(article.title)}"} | ({f"u:{canonical_url(article.link)}"} if article.link else set())
-        if not keys & seen:
-            kept.append(article)
-        seen |= keys
-    return kept
+    return articles, statuses

@@ -17,7 +17,7 @@ reads the paragraphs in turn and names the first problem, checking each paragrap
 4. Facts the cited items do not state. Dates (2019-08-24, August 24, 2019, Aug. 24, 24 Aug 2019, August 2019,
    August 24; day ranges like April 23-27, 2026) are compared as dates: an item's 2026-04-27 states "April 27".
    Figures are digest.write.figures' (numbers, percentages, magnitudes; spelled-out numbers and years alone are
-   not figures, a year in a date is the date's). Links are compared as digest.fetch.feeds.canonical_url does
+   not figures, a year in a date is the date's). Links are compared as digest.select.stories.canonical_url does
    (scheme, "www.", trailing slash and tracking parameters aside). Each fact must be in the text of an item the
    paragraph itself cites, so that a reader who follows the citation finds it: a fact from an item cited only
    elsewhere is still flagged.
@@ -34,8 +34,8 @@ from typing import NamedTuple
 import cmarkgfm
 import lxml.html
 
-from digest.fetch.feeds import canonical_url
 from digest.llm.request import Verdict
+from digest.select.stories import canonical_url
 from digest.write.figures import SHOWN_CHARS, SHOWN_FIGURES, unsupported_figures
 
 SHOWN = 60  # characters of echoed text quoted in a reason

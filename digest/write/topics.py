@@ -1,79 +1,90 @@
-"""News topics: one planning call groups the articles, then per topic an analyst commentary
-drafted by every configured drafting model and merged by the synthesizer.
+"""News topics: the day's stories arrive clustered (digest.select.clusters); one call names the
+clusters, then per topic an analyst commentary drafted by every configured drafting model and merged
+by the synthesizer.
 
-The plan is checked, not trusted: every article ends in exactly one topic (unknown numbers are
-dropped, repeats keep their first topic, leftovers go to "More AI news"). If the planner fails,
-articles are grouped by source and the page says so. The commentary prompts number the topic's
-articles ([1] is the first), and every paragraph must cite the ones it rests on.
+The model only names; it never decides which story goes where, so no story can be lost, repeated or
+put in two topics. A name is refused when it is empty, the name of an outlet, or another topic's; a
+topic without an accepted name is titled by its keywords, and when the naming call fails the page
+says so. The commentary prompts number the topic's stories ([1] is the first), and every paragraph
+must cite the ones it rests on.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from dataclasses import replace
 
 from digest.llm.bounds import Shape
 from digest.llm.client import LLMError
 from digest.llm.prompts import load_prompt
 from digest.llm.request import Verdict
-from digest.models import Article, Commentary, Grouping, Provenance, Section, Topic, TopicPlan
+from digest.models import Article, Commentary, Grouping, Provenance, Section, Topic, TopicNames
+from digest.select.clusters import StoryCluster, keyword_title
+from digest.select.stories import as_article
 from digest.write.citations import citation_problem
 from digest.write.gate import gate_section
 from digest.write.section import Ask, Desk, write_section
 
 LEFTOVER_TITLE = "More AI news"
-MAX_TOPICS = 6
+LEFTOVER_DESCRIPTION = "Stories that fit none of today's topics."
 SUMMARY_CHARS = 300  # of each article, in the commentary prompts
+STORIES_SHOWN = 8  # of each cluster, in the naming prompt
 
 
-def normalize_plan(plan: TopicPlan, articles: list[Article]) -> list[Topic]:
-    """Topics from a model's plan, with every article (1-based numbers) in exactly one topic."""
-    taken: set[int] = set()
-    topics: list[Topic] = []
-    for planned in plan.topics:
-        numbers = [n for n in dict.fromkeys(planned.article_ids) if 1 <= n <= len(articles) and n not in taken]
-        taken.update(numbers)
-        if numbers and planned.title.strip():
-            topics.append(_topic(planned.title, planned.description, [articles[n - 1] for n in numbers]))
-    leftover = [a for i, a in enumerate(articles, 1) if i not in taken]
-    if leftover:
-        topics.append(_topic(LEFTOVER_TITLE, "Stories that fit none of today's topics.", leftover))
-    return topics
-
-
-def group_by_source(articles: list[Article]) -> list[Topic]:
-    """The fallback plan: one topic per source."""
-    groups: dict[str, list[Article]] = defaultdict(list)
-    for article in articles:
-        groups[article.source].append(article)
-    return [_topic(source, f"Latest from {source}.", items) for source, items in groups.items()]
-
-
-def _topic(title: str, description: str, articles: list[Article]) -> Topic:
+def _topic(title: str, description: str, cluster: StoryCluster) -> Topic:
     pending = Section[Commentary](status="unavailable", error="not written yet")
+    articles = [as_article(story) for story in cluster.stories]
     return Topic(title=title.strip(), description=description.strip(), articles=articles, commentary=pending)
 
 
-async def plan_topics(articles: list[Article], desk: Desk) -> Grouping:
-    """Group `articles` into topics; one topic per source when the model cannot."""
-    if not articles:
+def _keyword_topic(cluster: StoryCluster) -> Topic:
+    if cluster.catch_all or not cluster.keywords:
+        return _topic(LEFTOVER_TITLE, LEFTOVER_DESCRIPTION, cluster)
+    return _topic(keyword_title(cluster), f"Stories about {', '.join(cluster.keywords)}.", cluster)
+
+
+def named_topics(names: TopicNames, clusters: list[StoryCluster]) -> list[Topic]:
+    """Topics for `clusters` (in order) with the model's `names` by cluster number (1-based) where
+    they are usable: not empty, not an outlet's name, not a title already taken; the others by keywords."""
+    offered = {n.number: n for n in reversed(names.topics)}  # the first answer for a number counts
+    outlets = {a.source.casefold() for c in clusters for s in c.stories for a in s.articles}
+    taken = {LEFTOVER_TITLE.casefold()}
+    topics = []
+    for number, cluster in enumerate(clusters, 1):
+        name = offered.get(number)
+        title = " ".join(name.title.split()) if name and not cluster.catch_all else ""
+        if title and title.casefold() not in outlets | taken:
+            topic = _topic(title, name.description if name else "", cluster)
+        else:
+            topic = _keyword_topic(cluster)
+        taken.add(topic.title.casefold())
+        topics.append(topic)
+    return topics
+
+
+async def name_topics(clusters: list[StoryCluster], desk: Desk) -> Grouping:
+    """The day's `clusters` as topics, named by the topics model; titled by their keywords (and the
+    grouping "unavailable", which the page says) when the naming call fails."""
+    if not clusters:
         return Grouping(topics=[])
-    numbered = [{"number": i, "title": a.title, "source": a.source} for i, a in enumerate(articles, 1)]
-    max_topics = max(1, min(MAX_TOPICS, len(articles) // 3))
+    shown = [
+        {"number": i, "keywords": c.keywords, "stories": [s.lead.title for s in c.stories[:STORIES_SHOWN]]}
+        for i, c in enumerate(clusters, 1)
+        if not c.catch_all
+    ]
+    if not shown:
+        return Grouping(topics=[_keyword_topic(c) for c in clusters])
     try:
         done = await desk.llm.complete(
             desk.endpoint.models.topics,
-            load_prompt("topic_plan"),
-            TopicPlan,
-            articles=numbered,
-            min_topics=min(3, max_topics),
-            max_topics=max_topics,
+            load_prompt("topic_names"),
+            TopicNames,
+            topics=shown,
             date=desk.date.isoformat(),
         )
     except LLMError:
-        return Grouping(topics=group_by_source(articles), status="unavailable")
-    return Grouping(topics=normalize_plan(done.value, articles))
+        return Grouping(topics=[_keyword_topic(c) for c in clusters], status="unavailable")
+    return Grouping(topics=named_topics(done.value, clusters))
 
 
 def article_text(article: Article) -> str:
