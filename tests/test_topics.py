@@ -90,3 +90,24 @@ def test_a_story_shows_once_with_the_outlets_that_also_covered_it_and_its_discus
     assert 'Also covered by: <a href="https://wire.example/x"' in html
     assert '<a href="https://news.ycombinator.com/item?id=1" rel="noopener noreferrer">Discussion on Hacker News</a>' in html
     assert f"{len(stories)} stories from {len(stories) + 1} reports" in Page(html).plain
+
+
+def test_commentary_prompts_name_every_outlet_of_a_story_and_ask_to_keep_disagreement(fake_llm, tmp_path, monkeypatch):
+    from digest.select import stories
+
+    real = stories.as_article
+
+    def covered(story):  # the demo day's feeds report no event twice: give each lead a second report
+        article = real(story)
+        wire = stories.Coverage(source="Example Wire", title=f"Also: {article.title}", link="https://wire.example/a")
+        return article.model_copy(update={"also": [wire]})
+
+    monkeypatch.setattr("digest.write.topics.as_article", covered)
+    config = tmp_path / "sources.yaml"
+    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  commentary:\n    drafters: [d-1, d-2]\n    synthesizer: s-1\n")
+    assert main(build_args(output=tmp_path / "site", config=config)) == 0
+    drafts = [r for r in fake_llm.requests if r["model"] == "d-1"]
+    synthesis = [r for r in fake_llm.requests if r["model"] == "s-1" and "<drafts>" in r["messages"][-1]["content"]]
+    assert drafts and synthesis
+    assert all("also reported by Example Wire" in r["messages"][-1]["content"] for r in drafts + synthesis)
+    assert all("say that the analysts disagree" in r["messages"][-1]["content"] for r in synthesis)

@@ -90,7 +90,8 @@ async def name_topics(clusters: list[StoryCluster], desk: Desk) -> Grouping:
 def article_text(article: Article) -> str:
     """An article as the commentary prompts show it, the text its citations are checked against."""
     published = article.published.date().isoformat() if article.published else ""
-    return "\n".join((article.title, article.source, published, article.link, article.summary[:SUMMARY_CHARS]))
+    also = [f"{c.source}: {c.title} {c.link}" for c in article.also]  # a paragraph may name another outlet's report
+    return "\n".join((article.title, article.source, published, article.link, article.summary[:SUMMARY_CHARS], *also))
 
 
 async def write_commentary(topic: Topic, desk: Desk) -> Section:
