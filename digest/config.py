@@ -143,7 +143,7 @@ class FetchConfig(Strict):
 
 
 class SiteConfig(Strict):
-    url: str | None = None  # public URL of the output folder, for absolute links in feed.xml
+    url: str | None = None  # public URL of the output folder, for absolute ids and links in feed.xml and papers.xml
     inline_max: int = Field(default=100, ge=0)  # larger days put reviews and directions on the paper pages only
 
 

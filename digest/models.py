@@ -190,6 +190,15 @@ class ResearchDirections(BaseModel):
     potential_applications: Ideas
 
 
+class TLDR(BaseModel):
+    number: int = Field(description="The paper's number in brackets.")
+    tldr: str = Field(description="One sentence: what the paper does and finds.")
+
+
+class TLDRs(BaseModel):
+    tldrs: list[TLDR]
+
+
 class TopicName(BaseModel):
     number: int = Field(description="The topic's number in brackets.")
     title: str = Field(description="What its stories are about, in a few words; never an outlet's name.")
@@ -336,6 +345,14 @@ class Covered(BaseModel):
     date: dt.date
 
 
+class Listed(BaseModel):
+    """One candidate paper of the day in the "All papers today" list, written up or not."""
+
+    paper: Paper
+    tldr: str | None = None  # one line by the triage model (digest.write.tldr); None when its batch failed
+    written_up: bool = False  # its write-up is on the page
+
+
 class Grouping(BaseModel):
     """The day's news as topics, and whether the model grouped them ("ok") or they fell back to one
     topic per source ("unavailable")."""
@@ -370,6 +387,9 @@ class Digest(BaseModel):
     filtered_out: int = 0  # papers the keyword filters left out
     ranking: str = "announcement order"  # how the written-up papers were chosen when there were too many
     ranking_error: str | None = None  # triage batches that failed (their papers kept announcement order)
+    listed: list[Listed] = []  # every candidate paper of the day, in announcement order
+    listed_error: str | None = None  # TL;DR batches that failed (their papers are listed without one)
+    listed_model: str | None = None  # the model that wrote the TL;DRs
 
     @property
     def article_count(self) -> int:

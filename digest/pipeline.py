@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,6 @@ from digest.fetch.arxiv import fetch_papers
 from digest.fetch.code import with_code
 from digest.fetch.feeds import fetch_news
 from digest.fetch.fulltext import fetch_fulltexts, missing_in_snapshot
-from digest.fetch.ledger import FLAG_AFTER_FAILURES
 from digest.fetch.sources import Pacer, Source
 from digest.fetch.upvotes import fetch_upvotes
 from digest.files import write_atomic
@@ -39,6 +37,7 @@ from digest.models import (
     Article,
     Digest,
     Grouping,
+    Listed,
     Overview,
     Paper,
     PaperWriteup,
@@ -53,6 +52,7 @@ from digest.rebuild import keep_published, shortfall, unchanged_since
 from digest.render.index import writeups_before
 from digest.render.publish import stage_day
 from digest.render.site import read_published
+from digest.report import failures, report_json, run_report
 from digest.select.clusters import StoryCluster, cluster_stories
 from digest.select.papers import Selection, select_papers
 from digest.select.stories import merge_stories, newest
@@ -60,6 +60,7 @@ from digest.words import plural
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
 from digest.write.section import Desk
+from digest.write.tldr import write_tldrs
 from digest.write.topics import name_topics, write_commentary
 from digest.write.triage import rank_papers, rank_without_model
 
@@ -178,8 +179,10 @@ async def _papers(snapshot: Snapshot, selection: Selection, config: Config, desk
 
 async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: LLMClient, deps: Deps) -> Digest:
     """Every LLM section of the day, as one concurrent DAG: the papers (ranking, full texts,
-    write-ups) beside the topics, then the overview of both."""
+    write-ups) beside the topics and the TL;DRs of every candidate, then the overview of the
+    papers and topics."""
     desk = Desk(llm, deps.endpoint, snapshot.date)
+    tldrs = asyncio.create_task(write_tldrs(selection.candidates, config.papers, desk))
 
     async def both() -> tuple[_Papers, Grouping]:
         return await asyncio.gather(
@@ -194,6 +197,11 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
         overview = await write_overview(papers.writeups, grouping.topics, desk)
     else:  # nothing to write about: no model call, and nothing missing
         overview = Section[Overview](status="ok", content=Overview(paragraphs=[QUIET_DAY]))
+    written, listed_error = await tldrs
+    chosen = {w.paper.arxiv_id for w in papers.writeups}
+    listed = [
+        Listed(paper=p, tldr=written.get(p.arxiv_id), written_up=p.arxiv_id in chosen) for p in selection.candidates
+    ]
     return Digest(
         date=snapshot.date,
         generated_at=dt.datetime.now(dt.UTC),
@@ -210,6 +218,9 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
         filtered_out=selection.filtered_out,
         ranking=papers.ranking.method,
         ranking_error=papers.ranking.error,
+        listed=listed,
+        listed_error=listed_error,
+        listed_model=deps.endpoint.models.triage if written else None,
     )
 
 
@@ -246,33 +257,6 @@ async def _write_day(snapshot: Snapshot, selection: Selection, config: Config, l
         return await write_day()
     async with ProviderBatches(deps.endpoint, llm.cache, poll=config.llm.batch_poll) as batches:
         return await run_batched(snapshot.date.isoformat(), llm, batches, write_day, wait=deps.batch_wait)
-
-
-def failures(digest: Digest) -> list[str]:
-    """Every source that failed (stale copies included) and every section that is not ok, one line
-    each; a source failing FLAG_AFTER_FAILURES runs in a row says so."""
-    out = [
-        f"source {s.source}: {s.reason}"
-        + (f" ({s.failures} failures in a row: check the feed)" if s.failures >= FLAG_AFTER_FAILURES else "")
-        for s in digest.sources
-        if s.failed or s.state == "truncated"
-    ]
-    for w in digest.papers:
-        for name, section in w.sections().items():
-            if section.status != "ok" or section.kept_from:
-                out.append(f"paper {w.paper.arxiv_id} {name} {section.status}: {section.error}")
-    out += [
-        f"topic {t.title!r} commentary: {t.commentary.error}"
-        for t in digest.topics
-        if t.commentary.status != "ok" or t.commentary.kept_from
-    ]
-    if digest.topic_plan_status != "ok":
-        out.append("topic names: unavailable, the topics are titled by their keywords")
-    if digest.overview.status != "ok" or digest.overview.kept_from:
-        out.append(f"overview: {digest.overview.error}")
-    if digest.ranking_error:
-        out.append(f"ranking: {digest.ranking_error}")
-    return out
 
 
 def _log_fetched(snapshot: Snapshot, selection: Selection) -> None:
@@ -340,8 +324,10 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool, resend
     problems = failures(digest)
     less = None if replace else shortfall(digest, published)
     if (problems and strict) or less:
-        report = _report(date, started, None, snapshot, digest, problems, EXIT_NOT_PUBLISHED)
-        write_atomic(deps.data / date.isoformat() / "run-failed.json", _json(report))  # beside run.json, never over it
+        report = run_report(date, started, None, snapshot, digest, problems, EXIT_NOT_PUBLISHED)
+        write_atomic(
+            deps.data / date.isoformat() / "run-failed.json", report_json(report)
+        )  # beside run.json, never over it
         if less:
             raise NotPublished(
                 f"the rebuild has less than the published page: {less} (build with --replace to publish it anyway)"
@@ -349,11 +335,11 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool, resend
         return report
     deps.progress.stage("publishing", "the page, the archive and the feed")
     staged = stage_day(digest, deps.output, config.site, deps.data)
-    report = _report(
+    report = run_report(
         date, started, str(staged.page), snapshot, digest, problems, EXIT_DEGRADED if problems else EXIT_PUBLISHED
     )
     try:  # run.json describes the published page: it is switched in with it
-        staged.write(deps.data / date.isoformat() / "run.json", _json(report))
+        staged.write(deps.data / date.isoformat() / "run.json", report_json(report))
     except BaseException:
         staged.discard()
         raise
@@ -369,30 +355,5 @@ async def _notify(report: RunReport, digest: Digest, config: Config, deps: Deps,
     if not problems:
         return report
     report = report.model_copy(update={"failures": report.failures + problems, "exit_status": EXIT_DEGRADED})
-    write_atomic(deps.data / digest.date.isoformat() / "run.json", _json(report))
+    write_atomic(deps.data / digest.date.isoformat() / "run.json", report_json(report))
     return report
-
-
-def _report(
-    date: dt.date,
-    started: dt.datetime,
-    page: str | None,
-    snapshot: Snapshot,
-    digest: Digest,
-    problems: list[str],
-    status: int,
-) -> RunReport:
-    return RunReport(
-        date=date,
-        started_at=started,
-        finished_at=dt.datetime.now(dt.UTC),
-        page=page,
-        sources=snapshot.sources,
-        usage=digest.usage,
-        failures=problems,
-        exit_status=status,
-    )
-
-
-def _json(report: RunReport) -> str:
-    return json.dumps(report.model_dump(mode="json"), indent=2)

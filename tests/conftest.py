@@ -123,3 +123,26 @@ def hostile_build(fake_llm, tmp_path):
         == 3
     )  # reviews unverified
     return (tmp_path / "hostile-site" / DEMO_DATE / "index.html").read_text()
+
+
+@pytest.fixture
+def demo_page(fake_llm, tmp_path) -> Path:
+    """The demo day built against the fake endpoint: its index.html (the site is its parent's parent)."""
+    from digest.cli import main
+
+    assert main(build_args(output=tmp_path / "site")) == 0
+    return tmp_path / "site" / DEMO_DATE / "index.html"
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium through Playwright; the test is skipped where either is absent."""
+    from chromium import CHROMIUM, CHROMIUM_ARGS
+
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

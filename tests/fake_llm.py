@@ -49,6 +49,12 @@ def _topic_names(prompt: str) -> dict:
     }
 
 
+def _tldrs(prompt: str) -> dict:
+    """A TL;DR naming each numbered paper's title, in reverse order: answers are joined by number."""
+    papers = re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)
+    return {"tldrs": [{"number": int(n), "tldr": f"Fake TL;DR of {title}"} for n, title in reversed(papers)]}
+
+
 def _triage(prompt: str) -> dict:
     """Scores 9 for titles with "agent", else 3; also scores a number that is not in the batch."""
     papers = re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)
@@ -255,6 +261,8 @@ class FakeLLM:
             return "Sure! Here is what you asked for, in prose."
         if schema.get("title") == "TopicNames":
             return json.dumps(_topic_names(prompt))
+        if schema.get("title") == "TLDRs":
+            return json.dumps(_tldrs(prompt))
         if schema.get("title") == "TriageScores":
             return json.dumps(_triage(prompt))
         text = HOSTILE_MARKDOWN if mode == "hostile" else None

@@ -6,66 +6,25 @@ Skipped only where the browser, Playwright or Java is absent. Screenshots go to 
 
 import io
 import shutil
-from pathlib import Path
 
 import pypdf
 import pytest
-from conftest import DEMO_DATE, build_args
+from chromium import ARTIFACTS, open_page
+from conftest import DEMO_DATE
 
-from digest.cli import main
 from digest.render.html import render_page
 from digest.render.site import load_digests
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-# Without the background-networking flags Chromium phones home at start, which a closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def demo_page(fake_llm, tmp_path) -> Path:
-    assert main(build_args(output=tmp_path / "site")) == 0
-    return tmp_path / "site" / DEMO_DATE / "index.html"
-
-
-@pytest.fixture
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _open(browser, path: Path, color_scheme="light"):
-    page = browser.new_page(color_scheme=color_scheme, viewport={"width": 1400, "height": 900})
-    errors, requests = [], []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("request", lambda req: requests.append(req.url))
-    page.goto(path.as_uri())
-    return page, errors, requests
-
 
 def test_page_loads_clean_with_no_network(demo_page, browser):
-    page, errors, requests = _open(browser, demo_page)
+    page, errors, requests = open_page(browser, demo_page)
     assert errors == []  # a CSP violation (e.g. a stylesheet whose hash is wrong) is a console error
     assert requests == [demo_page.as_uri()]
     assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("Georgia")  # the style applied
 
 
 def test_every_contents_link_scrolls_to_its_target(demo_page, browser):
-    page, _, _ = _open(browser, demo_page)
+    page, _, _ = open_page(browser, demo_page)
     hrefs = page.eval_on_selector_all(
         "nav#contents a[href^='#']", "els => els.filter(e => e.offsetParent !== null).map(e => e.getAttribute('href'))"
     )
@@ -77,7 +36,7 @@ def test_every_contents_link_scrolls_to_its_target(demo_page, browser):
 
 
 def test_the_keyword_filter_narrows_the_papers_and_the_contents(demo_page, browser):
-    page, errors, _ = _open(browser, demo_page)
+    page, errors, _ = open_page(browser, demo_page)
     visible = "els => els.filter(e => e.offsetParent !== null).length"
     total = page.eval_on_selector_all("article.paper", visible)
     title = page.eval_on_selector("article.paper h3", "e => e.textContent")
@@ -88,7 +47,13 @@ def test_the_keyword_filter_narrows_the_papers_and_the_contents(demo_page, brows
     page.fill("#paper-filter input", word.upper())
     assert page.eval_on_selector_all("article.paper", visible) == expected < total
     assert page.eval_on_selector_all("nav#contents ol:first-of-type li", visible) == expected
-    assert page.text_content("#paper-filter .count") == f"{expected} of {total} papers"
+    listed = page.eval_on_selector_all(
+        "li.listed", f"els => els.filter(e => e.textContent.toLowerCase().includes({word!r})).length"
+    )
+    assert listed >= expected  # every written-up paper is in the whole-day list too
+    assert page.text_content("#paper-filter .count") == f"{expected} of {total} papers, {listed} in the whole day"
+    assert page.eval_on_selector("details.all-papers", "d => d.open")  # a match in the folded list opens it
+    assert page.eval_on_selector_all("li.listed", visible) == listed
     page.fill("#paper-filter input", "")
     assert page.eval_on_selector_all("article.paper", visible) == total and errors == []
 
@@ -103,10 +68,10 @@ def test_without_javascript_the_page_is_complete_and_the_filter_absent(demo_page
 
 
 def test_a_paper_page_loads_clean_and_leads_back_to_its_paper(demo_page, browser):
-    day, _, _ = _open(browser, demo_page)
+    day, _, _ = open_page(browser, demo_page)
     href = day.get_attribute("article.paper a.permalink", "href")
     anchor = day.get_attribute("article.paper", "id")
-    paper, errors, requests = _open(browser, demo_page.parent / href)
+    paper, errors, requests = open_page(browser, demo_page.parent / href)
     assert errors == [] and requests == [(demo_page.parent / href).as_uri()]
     assert paper.is_visible("section.review h2") and paper.is_visible("section.directions h2")  # unfolded
     paper.click(f"nav.daynav a[href='../index.html#{anchor}']")
@@ -115,7 +80,7 @@ def test_a_paper_page_loads_clean_and_leads_back_to_its_paper(demo_page, browser
 
 
 def test_on_a_phone_a_link_skips_the_contents(demo_page, browser):
-    wide, _, _ = _open(browser, demo_page)
+    wide, _, _ = open_page(browser, demo_page)
     assert not wide.is_visible("p.skip a")  # the contents are a sidebar there
     phone = browser.new_page(viewport={"width": 400, "height": 800})
     phone.goto(demo_page.as_uri())
@@ -151,7 +116,7 @@ def test_light_and_dark_screenshots(demo_page, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     backgrounds = {}
     for scheme in ("light", "dark"):
-        page, errors, _ = _open(browser, demo_page, scheme)
+        page, errors, _ = open_page(browser, demo_page, scheme)
         page.screenshot(path=str(ARTIFACTS / f"demo-{scheme}.png"), full_page=False)
         backgrounds[scheme] = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert errors == []
@@ -162,7 +127,7 @@ def test_light_and_dark_screenshots(demo_page, browser):
 def test_hostile_build_sets_no_canary(hostile_build, tmp_path, browser):
     path = tmp_path / "hostile.html"
     path.write_text(hostile_build)
-    page, errors, requests = _open(browser, path)
+    page, errors, requests = open_page(browser, path)
     for summary in page.query_selector_all("details > summary"):
         summary.click()  # open every folded section: ontoggle payloads would fire here
     page.mouse.move(10, 10)
@@ -186,7 +151,7 @@ CLIPPED_NUMBERS = """nav => Array.from(nav.querySelectorAll("ol")).flatMap(ol =>
 
 
 def test_every_contents_number_shows_whole_in_the_sidebar(demo_page, browser, tmp_path):
-    day, _, _ = _open(browser, demo_page)  # 1400 px wide: the contents are a sidebar
+    day, _, _ = open_page(browser, demo_page)  # 1400 px wide: the contents are a sidebar
     assert day.eval_on_selector_all("nav#contents ol:first-of-type li", "els => els.length") == 10
     assert day.eval_on_selector("nav#contents", CLIPPED_NUMBERS) == []
     [digest] = load_digests(demo_page.parent.parent)
@@ -196,13 +161,13 @@ def test_every_contents_number_shows_whole_in_the_sidebar(demo_page, browser, tm
     ]  # 1,000 papers: four-digit numbers
     path = tmp_path / "large.html"
     path.write_text(render_page(digest.model_copy(update={"papers": many})))
-    large, _, _ = _open(browser, path)
+    large, _, _ = open_page(browser, path)
     large.click("details.toc-papers summary")
     assert large.eval_on_selector("nav#contents", CLIPPED_NUMBERS) == []
 
 
 def test_the_archive_is_one_column_without_list_numbers(demo_page, browser):
-    archive, errors, _ = _open(browser, demo_page.parent.parent / "index.html")  # 1400 px wide
+    archive, errors, _ = open_page(browser, demo_page.parent.parent / "index.html")  # 1400 px wide
     ARTIFACTS.mkdir(exist_ok=True)
     archive.screenshot(path=str(ARTIFACTS / "archive.png"))
     left = "e => Math.round(e.getBoundingClientRect().left)"
@@ -212,7 +177,7 @@ def test_the_archive_is_one_column_without_list_numbers(demo_page, browser):
 
 
 def test_printing_shows_every_review_and_set_of_directions(demo_page, browser):
-    page, _, _ = _open(browser, demo_page)
+    page, _, _ = open_page(browser, demo_page)
     papers = page.eval_on_selector_all("article.paper", "els => els.length")
     shown = "els => els.filter(e => e.checkVisibility()).length"
     assert page.eval_on_selector_all("details h4", shown) == 0  # folded on screen

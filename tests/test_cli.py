@@ -104,6 +104,7 @@ def test_the_output_folder_holds_the_site_and_nothing_else(published, tmp_path):
         [
             "index.html",
             "feed.xml",
+            "papers.xml",
             f"{DEMO_DATE}/index.html",
             f"{DEMO_DATE}/digest.json",
             *(f"{DEMO_DATE}/{paper_page(w['paper']['arxiv_id'])}" for w in papers),

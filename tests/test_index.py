@@ -5,62 +5,27 @@ earlier" and the feed read from it."""
 import datetime as dt
 import os
 import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
-import time
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-from conftest import DEMO_DATE, DEMO_SNAPSHOT, Page, build_args
+from conftest import DEMO_DATE, Page, build_args
+from days import PAPERS, small_day
+from stall import kill_at_write
 
 from digest.cli import main
 from digest.config import PapersConfig, SiteConfig
-from digest.fetch.arxiv import parse_api
-from digest.fetch.store import SnapshotStore
-from digest.models import Article, Commentary, Digest, Overview, PaperWriteup, Section, SourceStatus, Topic
+from digest.models import Digest, Section
+from digest.render.feeds import FEED_ENTRIES
 from digest.render.index import INDEX_FILE, ArchiveIndex, index_path, writeups_before
 from digest.render.publish import publish, render_site, stage_day
-from digest.render.site import (
-    FEED_ENTRIES,
-    LATEST_DAYS,
-    ArchiveDay,
-    digest_json,
-    load_digests,
-    render_archive,
-    year_page,
-)
+from digest.render.site import LATEST_DAYS, ArchiveDay, digest_json, load_digests, render_archive, year_page
 from digest.select.papers import abstract_hash, earlier_writeups, select_papers
 
 DAY = dt.date.fromisoformat(DEMO_DATE)
-PAPERS = parse_api(SnapshotStore(DEMO_SNAPSHOT, DAY).load("arxiv-api").body)
 FAR = dt.date(2100, 1, 1)  # a `before` later than every day
-
-
-def _day(date: dt.date, papers: int = 3, topics: int = 1, overview: bool = True) -> Digest:
-    """A small digest of `date`: `papers` of the demo day's papers (write-ups unavailable), `topics`
-    topics of two articles each, an overview (or none: the feed then says the counts). A weekend day
-    has no arXiv mailing."""
-    pending = Section(status="unavailable", error="not written here")
-    article = Article(id="a", source="Feed", kind="news", title="A headline", link="https://news.example/a")
-    commentary = Section(status="ok", content=Commentary(paragraphs=["What the two articles say together [1] [2]."]))
-    today = Overview(paragraphs=[f"On {date} <b>research</b> & news [1].", "Then the topics [2]."])
-    return Digest(
-        date=date,
-        generated_at=dt.datetime.combine(date, dt.time(6, 30), dt.UTC),
-        version="t",
-        papers=[PaperWriteup(paper=p, summary=pending, review=pending, directions=pending) for p in PAPERS[:papers]],
-        topics=[
-            Topic(title=f"Topic {t} of {date}", description="d", articles=[article, article], commentary=commentary)
-            for t in range(topics)
-        ],
-        overview=Section(status="ok", content=today) if overview else Section(status="unavailable", error="x"),
-        sources=[SourceStatus(source="arxiv", url="https://arxiv.org", state="empty")] if date.weekday() >= 5 else [],
-    )
 
 
 def _hand_written(site: Path, digest: Digest) -> Path:
@@ -114,10 +79,10 @@ def test_the_index_of_a_built_site_holds_what_the_digest_json_files_say(fake_llm
 def test_days_added_changed_or_removed_by_hand_are_read_again(tmp_path, caplog):
     site, data = tmp_path / "site", tmp_path / "data"
     for n in range(4):
-        publish(_day(dt.date(2026, 4, 20 + n)), site, data=data)
+        publish(small_day(dt.date(2026, 4, 20 + n)), site, data=data)
     shutil.rmtree(site / "2026-04-21")  # removed by hand
-    copied = _hand_written(site, _day(dt.date(2026, 5, 4), papers=5))  # copied in by hand
-    changed = _hand_written(site, _day(dt.date(2026, 4, 22), papers=1, topics=0))  # edited by hand
+    copied = _hand_written(site, small_day(dt.date(2026, 5, 4), papers=5))  # copied in by hand
+    changed = _hand_written(site, small_day(dt.date(2026, 4, 22), papers=1, topics=0))  # edited by hand
     stat = changed.stat()
     os.utime(changed, ns=(stat.st_atime_ns, stat.st_mtime_ns - 10**9))  # an older time: only "different" counts
     (site / "2026-04-23" / "digest.json").write_text("{not json")  # broken by hand
@@ -132,7 +97,7 @@ def test_days_added_changed_or_removed_by_hand_are_read_again(tmp_path, caplog):
         PAPERS[1].arxiv_id: (dt.date(2026, 4, 20), abstract_hash(PAPERS[1]))  # 04-21 is gone, 04-22 has one paper
     }
     index.close()
-    _hand_written(site, _day(dt.date(2026, 4, 23)))  # mended
+    _hand_written(site, small_day(dt.date(2026, 4, 23)))  # mended
     index, found = _index(site, data)
     assert found == {dt.date(2026, 4, 23)} and copied.is_file()
     index.close()
@@ -143,7 +108,7 @@ def test_days_added_changed_or_removed_by_hand_are_read_again(tmp_path, caplog):
 def test_a_damaged_index_is_set_aside_and_rebuilt(tmp_path, caplog, damage):
     site, data = tmp_path / "site", tmp_path / "data"
     for n in range(3):
-        publish(_day(dt.date(2026, 4, 20 + n)), site, data=data)
+        publish(small_day(dt.date(2026, 4, 20 + n)), site, data=data)
     path = data / INDEX_FILE
     if damage == "not a database":
         path.write_bytes(b"this is not a database" * 100)
@@ -161,14 +126,14 @@ def test_a_damaged_index_is_set_aside_and_rebuilt(tmp_path, caplog, damage):
 def test_a_publication_reads_no_other_day_than_its_neighbours_and_a_discarded_one_leaves_the_index(tmp_path):
     site, data = tmp_path / "site", tmp_path / "data"
     for n in range(4):
-        publish(_day(dt.date(2026, 4, 20 + n)), site, data=data)
+        publish(small_day(dt.date(2026, 4, 20 + n)), site, data=data)
     far = site / "2026-04-20" / "digest.json"  # no neighbour of 04-23: a publication must not read it
     stat = far.stat()
     far.write_bytes(b"x" * stat.st_size)
     os.utime(far, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as the index recorded it
-    publish(_day(dt.date(2026, 4, 23), papers=2), site, data=data)
+    publish(small_day(dt.date(2026, 4, 23), papers=2), site, data=data)
     assert "day-2026-04-20" in Page((site / "index.html").read_text()).ids  # from the index
-    staged = stage_day(_day(dt.date(2026, 4, 24)), site, data=data)
+    staged = stage_day(small_day(dt.date(2026, 4, 24)), site, data=data)
     staged.discard()
     with ArchiveIndex(index_path(data)) as index:
         assert index.sync(site) == set() and [d.date.day for d in index.days()] == [23, 22, 21, 20]
@@ -185,42 +150,16 @@ def _fsyncs(monkeypatch, run) -> int:
     return count[0]
 
 
-def _kill_render_at(site: Path, nth: int, flag: Path) -> None:
-    """Run `digest render` of `site` in a child process and kill it while its `nth` write is under way."""
-    flag.unlink(missing_ok=True)
-    script = f"""
-        import os, sys, time
-        import digest.files
-        real, count = os.fsync, [0]
-        def stalled(fd):
-            count[0] += 1
-            if count[0] == {nth}:
-                open({str(flag)!r}, "w").close()
-                time.sleep(60)
-            real(fd)
-        digest.files.os.fsync = stalled
-        from digest.cli import main
-        sys.exit(main(["render", "--date", "2026-04-21", "--output", {str(site)!r}]))
-    """
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not flag.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
-    assert flag.exists(), nth
-
-
 def test_the_next_publication_removes_what_a_killed_render_left(tmp_path, monkeypatch):
     site, data = tmp_path / "site", tmp_path / "data"
     for n in range(3):
-        publish(_day(dt.date(2026, 4, 20 + n)), site, data=data)
+        publish(small_day(dt.date(2026, 4, 20 + n)), site, data=data)
     writes = _fsyncs(monkeypatch, lambda: render_site(site))
-    assert writes == 2 + 3 * 4  # the archive and the feed first, then each day's page and 3 paper pages
+    assert writes == 3 + 3 * 4  # the archive and the two feeds first, then each day's page and 3 paper pages
     for nth in (1, 2, writes // 2, writes):
-        _kill_render_at(site, nth, tmp_path / "writing")
+        kill_at_write(["render", "--date", "2026-04-21", "--output", str(site)], nth, tmp_path / "writing")
         assert list(site.rglob(".*.partial")), nth  # a render's temp files are left behind
-        publish(_day(dt.date(2026, 4, 23)), site, data=data)  # a publication searches every day only then
+        publish(small_day(dt.date(2026, 4, 23)), site, data=data)  # a publication searches every day only then
         assert not list(site.rglob("*.partial")), nth
 
 
@@ -241,9 +180,9 @@ def test_a_large_archive_has_a_page_per_year_and_the_latest_days_first(tmp_path)
     dates = [dt.date(2024, 12, 31), dt.date(2025, 1, 1)]
     dates += [dt.date(2025, 11, 3) + dt.timedelta(days=3 * n + n % 2) for n in range(2 * LATEST_DAYS)]  # into 2026
     for date in dates[:-1]:
-        _hand_written(site, _day(date))
+        _hand_written(site, small_day(date))
     render_site(site)  # every page, as `digest render` writes them
-    publish(_day(dates[-1]), site, data=data)  # the newest day, through the index
+    publish(small_day(dates[-1]), site, data=data)  # the newest day, through the index
     years = {y: sum(d.year == y for d in dates) for y in (2024, 2025, 2026)}
     index_page = site / "index.html"
     html = Page(index_page.read_text())
@@ -265,25 +204,25 @@ def test_a_large_archive_has_a_page_per_year_and_the_latest_days_first(tmp_path)
     )
 
     inodes = {y: (site / year_page(y)).stat().st_ino for y in years}
-    publish(_day(dates[-1], papers=1), site, data=data)  # a rebuild of the newest day: only its year changes
+    publish(small_day(dates[-1], papers=1), site, data=data)  # a rebuild of the newest day: only its year changes
     assert {y: (site / year_page(y)).stat().st_ino == inodes[y] for y in years} == {2024: True, 2025: True, 2026: False}
     shutil.rmtree(site / dates[0].isoformat())  # 2024's one day, removed by hand
-    publish(_day(dates[-1]), site, data=data)
+    publish(small_day(dates[-1]), site, data=data)
     assert not (site / year_page(2024)).exists() and year_page(2024) not in Page(index_page.read_text()).hrefs
     assert "../archive/2024.html" not in Page((site / year_page(2025)).read_text()).hrefs
     for date in dates[1:-LATEST_DAYS]:  # down to the LATEST_DAYS the index page lists: no year pages
         shutil.rmtree(site / date.isoformat())
-    publish(_day(dates[-1]), site, data=data)
+    publish(small_day(dates[-1]), site, data=data)
     assert not list((site / "archive").glob("*.html"))
     assert "By year" not in Page(index_page.read_text()).plain
-    assert len(_links_resolve(site, index_page)) == LATEST_DAYS + 1  # the feed and every day
+    assert len(_links_resolve(site, index_page)) == LATEST_DAYS + 2  # the two feeds and every day
 
 
 def test_covered_earlier_reads_the_index(tmp_path):
     site, data = tmp_path / "site", tmp_path / "data"
-    publish(_day(DAY - dt.timedelta(days=3), papers=4), site, data=data)
-    publish(_day(DAY - dt.timedelta(days=1), papers=2), site, data=data)
-    publish(_day(DAY + dt.timedelta(days=1), papers=6), site, data=data)  # a later day does not count
+    publish(small_day(DAY - dt.timedelta(days=3), papers=4), site, data=data)
+    publish(small_day(DAY - dt.timedelta(days=1), papers=2), site, data=data)
+    publish(small_day(DAY + dt.timedelta(days=1), papers=6), site, data=data)  # a later day does not count
     changed = PAPERS[1].model_copy(update={"summary": PAPERS[1].summary + " We release the code.", "version": 2})
     today = [PAPERS[0], changed, PAPERS[2], PAPERS[4], PAPERS[5]]
     earlier = writeups_before(site, data, today, DAY)
@@ -305,15 +244,19 @@ def test_covered_earlier_reads_the_index(tmp_path):
     }
 
 
-# feed.xml of the three days of test_the_feed_of_a_small_site_is_unchanged as the digest wrote it
-# before the archive index (from every digest.json): the index must give the same bytes.
-FEED_BEFORE_THE_INDEX = """<?xml version='1.0' encoding='UTF-8'?>
+# feed.xml of the three days of test_the_feed_of_a_small_site_is_unchanged, as the digest writes it
+# from every digest.json (render_site): the index must give the same bytes.
+FEED_OF_A_SMALL_SITE = """<?xml version='1.0' encoding='UTF-8'?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
   <id>https://digest.example/</id>
   <title>PaperBot Daily Digest</title>
   <updated>2026-04-30T06:30:00+00:00</updated>
-  <link href="https://digest.example/feed.xml" rel="self"/>
-  <link href="https://digest.example/" rel="alternate"/>
+  <author>
+    <name>PaperBot Daily Digest</name>
+    <uri>https://digest.example/</uri>
+  </author>
+  <link href="https://digest.example/feed.xml" rel="self" type="application/atom+xml"/>
+  <link href="https://digest.example/" rel="alternate" type="text/html"/>
   <generator uri="https://lkiesow.github.io/python-feedgen" version="1.0.0">python-feedgen</generator>
   <subtitle>New arXiv papers and AI news, every day</subtitle>
   <entry>
@@ -321,7 +264,7 @@ FEED_BEFORE_THE_INDEX = """<?xml version='1.0' encoding='UTF-8'?>
     <title>PaperBot Daily Digest — 2026-04-30</title>
     <updated>2026-04-30T06:30:00+00:00</updated>
     <link href="https://digest.example/2026-04-30/"/>
-    <summary>On 2026-04-30 &lt;b&gt;research&lt;/b&gt; &amp; news [1].
+    <summary>On 2026-04-30 research &amp; news [1].
 
 Then the topics [2].</summary>
     <published>2026-04-30T06:30:00+00:00</published>
@@ -339,7 +282,7 @@ Then the topics [2].</summary>
     <title>PaperBot Daily Digest — 2026-04-28</title>
     <updated>2026-04-28T06:30:00+00:00</updated>
     <link href="https://digest.example/2026-04-28/"/>
-    <summary>On 2026-04-28 &lt;b&gt;research&lt;/b&gt; &amp; news [1].
+    <summary>On 2026-04-28 research &amp; news [1].
 
 Then the topics [2].</summary>
     <published>2026-04-28T06:30:00+00:00</published>
@@ -350,10 +293,32 @@ Then the topics [2].</summary>
 
 def test_the_feed_of_a_small_site_is_unchanged(tmp_path):
     site, data = tmp_path / "site", tmp_path / "data"
-    days = [_day(dt.date(2026, 4, 28)), _day(dt.date(2026, 4, 29), papers=2, overview=False), _day(DAY, topics=2)]
+    days = [
+        small_day(dt.date(2026, 4, 28)),
+        small_day(dt.date(2026, 4, 29), papers=2, overview=False),
+        small_day(DAY, topics=2),
+    ]
     for digest in days:
         publish(digest, site, SiteConfig(url="https://digest.example/"), data)
-    assert (site / "feed.xml").read_text() == FEED_BEFORE_THE_INDEX
+    assert (site / "feed.xml").read_text() == FEED_OF_A_SMALL_SITE
     assert (site / "index.html").read_text() == render_archive(load_digests(site))  # the index page agrees too
     render_site(site)  # `digest render`: from every digest.json, the feed's URL kept
-    assert (site / "feed.xml").read_text() == FEED_BEFORE_THE_INDEX
+    assert (site / "feed.xml").read_text() == FEED_OF_A_SMALL_SITE
+
+
+def test_an_index_of_the_previous_schema_reads_every_day_again_for_papers_xml(tmp_path):
+    site, data = tmp_path / "site", tmp_path / "data"
+    for n in range(3):
+        publish(small_day(dt.date(2026, 4, 20 + n)), site, data=data)
+    db = sqlite3.connect(index_path(data))
+    db.executescript("DROP TABLE papers; PRAGMA user_version = 4;")  # as the index was before papers.xml
+    db.execute("INSERT INTO writeups VALUES ('2604.00001', '2026-04-01', 'h')")  # of a day removed by hand since
+    db.commit()
+    db.close()
+    with ArchiveIndex(index_path(data)) as index:
+        assert index.sync(site) == {dt.date(2026, 4, 20 + n) for n in range(3)}  # every day read again
+        assert [(e.date.day, e.arxiv_id) for e in index.papers(7, 100)] == [
+            (20 + n, p.arxiv_id) for n in (2, 1, 0) for p in PAPERS[:3]
+        ]
+        assert index.earlier_writeups(["2604.00001"], FAR) == {}
+    _assert_index_is_the_site(site, data)

@@ -78,9 +78,9 @@ def test_sections_say_which_model_wrote_them(built):
 def test_call_count_and_report(built):
     rc, _, _, report, server = built
     papers, topics = N_PAPERS, 3
-    # 3 per paper, 1 topic plan, 1 draft per topic (one drafter), 1 overview; and the preflight,
-    # which the report does not count
-    assert len(server.requests) - 1 == report["usage"]["calls"] == 3 * papers + 1 + topics + 1
+    # 3 per paper, 1 naming the topics, 1 draft per topic (one drafter), 1 overview, 1 batch of
+    # TL;DRs for the 20 candidates; and the preflight, which the report does not count
+    assert len(server.requests) - 1 == report["usage"]["calls"] == 3 * papers + 1 + topics + 1 + 1
     assert server.requests[0]["max_tokens"] <= 64 and "Ping" in str(server.requests[0]["response_format"])
     assert report["failures"] == [] and report["exit_status"] == 0
     assert all(s["state"] == "ok" for s in report["sources"])
@@ -227,4 +227,5 @@ def test_a_paper_with_a_repository_links_its_code(built):
     body = re.search(r'<article class="paper" id="paper-2604-26951">(.*?)</article>', html, re.S)
     assert body, "the demo day writes up the paper whose abstract links its code"
     assert re.search(r'<a href="https://github\.com/PKU-YuanGroup/TIDE"[^>]*>Code</a>', body[1])
-    assert html.count(">Code</a>") == 1  # no other written-up paper of the demo day links a repository
+    # no other candidate of the demo day links a repository: its write-up and its line in the whole-day list
+    assert html.count('href="https://github.com/PKU-YuanGroup/TIDE"') == html.count(">Code</a>") == 2

@@ -4,9 +4,9 @@ import datetime as dt
 import re
 
 import pytest
+from chromium import open_page
 from conftest import DEMO_SNAPSHOT
 from safe_html import assert_safe_html
-from test_browser import _open, browser, demo_page  # noqa: F401 - the browser fixtures
 from test_render import _digest, _section, _writeup
 
 from digest import models as m
@@ -76,8 +76,8 @@ def test_hostile_tex_leaves_no_script_link_or_handler():
         assert not re.search(r"<[^>]*\s(href=\"javascript|on\w+=)", page, re.I)
 
 
-def test_chromium_shows_no_raw_tex_in_a_title(demo_page, browser):  # noqa: F811 - pytest fixtures
-    page, errors, _ = _open(browser, demo_page)
+def test_chromium_shows_no_raw_tex_in_a_title(demo_page, browser):
+    page, errors, _ = open_page(browser, demo_page)
     titles = page.locator("article.paper h3, #contents ol a").all_inner_texts()
     assert any("Squint" in t for t in titles)
     assert [t for t in titles if "$" in t] == [] and errors == []

@@ -111,7 +111,7 @@ def test_help_documents_the_exit_codes(capsys):
 
 def test_a_run_killed_in_the_llm_phase_resumes_with_only_the_missing_calls(fake_llm, tmp_path):  # O5
     fake_llm.latency = 0.05  # seconds per answer, so the kill lands mid-run
-    total = 3 * load_config(DEMO_CONFIG).papers.max + 1 + 3 + 1  # papers, plan, 3 drafts, overview
+    total = 3 * load_config(DEMO_CONFIG).papers.max + 1 + 3 + 1 + 1  # papers, topic names, 3 drafts, overview, TL;DRs
     child = subprocess.Popen(
         [
             sys.executable,

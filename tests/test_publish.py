@@ -6,14 +6,10 @@ import errno
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 
 import pytest
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args
+from stall import kill_at_write
 
 from digest.cli import main
 
@@ -61,7 +57,7 @@ def published(fake_llm, tmp_path):
 
 def test_a_full_disk_at_any_write_of_the_publication_changes_nothing(published, tmp_path, monkeypatch, capsys):  # P3
     writes = _publication_writes(tmp_path, monkeypatch)
-    assert writes >= 14  # digest.json, index.html, 10 paper pages, the archive, the feed, run.json
+    assert writes >= 15  # digest.json, index.html, 10 paper pages, the archive, the two feeds, run.json
     for nth in range(1, writes + 1):
         count = [0]
         real = os.fsync
@@ -84,40 +80,10 @@ def test_a_full_disk_at_any_write_of_the_publication_changes_nothing(published, 
 
 def test_a_kill_at_any_write_of_the_publication_changes_nothing(published, tmp_path, monkeypatch):  # P4
     writes = _publication_writes(tmp_path, monkeypatch)
-    flag = tmp_path / "writing"
+    flag, env = tmp_path / "writing", {**os.environ, **OTHER_MODEL}
     for nth in range(1, writes + 1):
-        flag.unlink(missing_ok=True)
-        child = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                textwrap.dedent(f"""
-            import os, sys, time
-            import digest.files
-            real, count = os.fsync, [0]
-            def stalled(fd):
-                count[0] += 1
-                if count[0] == {nth}:
-                    open({str(flag)!r}, "w").close()
-                    time.sleep(60)
-                real(fd)
-            digest.files.os.fsync = stalled
-            from digest.cli import main
-            sys.exit(main(["build", "--date", {DEMO_DATE!r}, "--config", {str(DEMO_CONFIG)!r}, "--snapshot",
-                           {str(DEMO_SNAPSHOT)!r}, "--output", {str(tmp_path / "site")!r}, "--data",
-                           {str(tmp_path / "data")!r}]))
-        """),
-            ],
-            env={**os.environ, **OTHER_MODEL},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while not flag.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        assert flag.exists(), nth
+        args = ["build", "--date", DEMO_DATE, "--config", str(DEMO_CONFIG), "--snapshot", str(DEMO_SNAPSHOT)]
+        kill_at_write([*args, "--output", str(tmp_path / "site"), "--data", str(tmp_path / "data")], nth, flag, env)
         assert _published(tmp_path) == published, nth
     assert _build(tmp_path) == 0 and not list((tmp_path / "site").rglob("*.partial"))  # the next run cleans up
 

@@ -1,22 +1,23 @@
-"""The archive index: what the archive pages, the feed and "covered earlier" need of every published
+"""The archive index: what the archive pages, the feeds and "covered earlier" need of every published
 day, in SQLite in the data folder (`<data>/archive-index.sqlite`), so that a build reads one small
 file instead of every day's digest.json (ten years are 3,650 files, 1.5 GB in memory as Digests:
 bench/archive.py).
 
 It is derived data; the day folders' digest.json files stay the source of truth. Per day it keeps an
-ArchiveDay (digest.render.site: counts, headlines, the feed entry's summary and time) and the papers
-written up with their abstract hashes (digest.select.papers.writeups), with the mtime and size of the
-digest.json they were read from. `sync` reads a day again whose digest.json differs from that, adds a
-day folder it does not know (copied in by hand) and drops one that is gone (removed by hand); a
-missing index is built whole, once. Publishing a day (digest.render.publish) stages its record in a
+ArchiveDay (digest.render.site: counts, headlines, the feed entry's summary and time), the papers
+written up with their abstract hashes (digest.select.papers.writeups) and their entries in
+papers.xml (digest.render.feeds.PaperEntry), with the mtime and size of the digest.json they were
+read from. `sync` reads a day again whose digest.json differs from that, adds a day folder it does
+not know (copied in by hand) and drops one that is gone (removed by hand); a missing index is built
+whole, once. Publishing a day (digest.render.publish) stages its record in a
 transaction that is committed after the day is switched in and rolled back when the publication is
 dropped; a run killed between the two leaves the older record, which the next sync finds stale.
 
 A file SQLite cannot read, or of a newer schema, is set aside as `*.corrupt-<time>` and built again
 from the site: nothing in it is lost. The schema version is `PRAGMA user_version`, upgraded by the
 numbered MIGRATIONS as the LLM cache's is (digest.llm.cache); a change to what is derived from a
-digest (ArchiveDay.of, digest.select.papers.writeups) appends a migration that empties `days` and
-`writeups`, so that every day is read again.
+digest (ArchiveDay.of, digest.select.papers.writeups, PaperEntry.of) appends a migration that empties
+`days` and `writeups` (and `papers`), so that every day is read again.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from digest.models import Digest, Paper
+from digest.render.feeds import PaperEntry, paper_entries
 from digest.render.site import ArchiveDay, SiteError, day_names, left_out, read_day
 from digest.select.papers import latest_writeups, writeups
 
@@ -55,9 +57,19 @@ MIGRATIONS = (
     "CREATE INDEX writeups_by_date ON writeups (date)",
     # What every sync reads of every day, without the rest of its row (a summary is kilobytes).
     "CREATE INDEX days_stamps ON days (date, mtime_ns, size)",
+    # papers.xml's entries: each day's papers in page order (`position`); the columns after it are
+    # PaperEntry's fields but `why`.
+    """CREATE TABLE papers (
+    date TEXT NOT NULL, position INTEGER NOT NULL, arxiv_id TEXT NOT NULL, title TEXT NOT NULL, summary TEXT NOT NULL,
+    categories TEXT NOT NULL, generated_at TEXT NOT NULL, PRIMARY KEY (date, position)) WITHOUT ROWID""",
+    # Every day is read again, for its papers; its write-ups go too, or those of a day removed by
+    # hand meanwhile would be left behind.
+    "DELETE FROM days",
+    "DELETE FROM writeups",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 _COLUMNS = ", ".join(f.name for f in dataclasses.fields(ArchiveDay))
+_PAPER_COLUMNS = "date, arxiv_id, title, summary, categories, generated_at"
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # another process holds the file: not damage
 
 
@@ -180,8 +192,8 @@ class ArchiveIndex:
         return True
 
     def _drop(self, date: str) -> None:
-        self._db.execute("DELETE FROM days WHERE date = ?", (date,))
-        self._db.execute("DELETE FROM writeups WHERE date = ?", (date,))
+        for table in ("days", "writeups", "papers"):
+            self._db.execute(f"DELETE FROM {table} WHERE date = ?", (date,))
 
     def _put(self, digest: Digest, stamp: Stamp) -> None:
         self._drop(digest.date.isoformat())
@@ -192,6 +204,13 @@ class ArchiveIndex:
         self._db.executemany(
             "INSERT OR REPLACE INTO writeups (date, arxiv_id, abstract_hash) VALUES (?, ?, ?)",
             [(date.isoformat(), arxiv_id, hashed) for date, arxiv_id, hashed in writeups(digest)],
+        )
+        self._db.executemany(
+            f"INSERT INTO papers (position, {_PAPER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (n, *(_column(getattr(e, c)) for c in _PAPER_COLUMNS.split(", ")))
+                for n, e in enumerate(paper_entries(digest))
+            ],
         )
 
     def stage(self, digest: Digest, stamp: Stamp) -> None:
@@ -216,6 +235,17 @@ class ArchiveIndex:
             f"SELECT {_COLUMNS} FROM days WHERE date BETWEEN ? AND ? ORDER BY date DESC LIMIT ?", (low, high, limit)
         )
         return [_day(row) for row in rows]
+
+    def papers(self, days: int, limit: int) -> list[PaperEntry]:
+        """The papers written up on the newest `days` days of the archive, newest day first and each
+        day's in page order; at most `limit` of them."""
+        rows = self._db.execute(
+            f"SELECT {_PAPER_COLUMNS} FROM papers"
+            " WHERE date >= (SELECT min(date) FROM (SELECT date FROM days ORDER BY date DESC LIMIT ?))"
+            " ORDER BY date DESC, position LIMIT ?",
+            (days, limit),
+        )
+        return [_paper(row) for row in rows]
 
     def years(self) -> dict[int, int]:
         """Year -> number of days in the archive."""
@@ -298,4 +328,17 @@ def _day(row: tuple) -> ArchiveDay:
         paper_titles=tuple(json.loads(paper_titles)),
         topic_titles=tuple(json.loads(topic_titles)),
         summary=summary,
+    )
+
+
+def _paper(row: tuple) -> PaperEntry:
+    """The PaperEntry of a row of _PAPER_COLUMNS."""
+    date, arxiv_id, title, summary, categories, generated_at = row
+    return PaperEntry(
+        date=dt.date.fromisoformat(date),
+        arxiv_id=arxiv_id,
+        title=title,
+        summary=summary,
+        categories=tuple(json.loads(categories)),
+        generated_at=dt.datetime.fromisoformat(generated_at),
     )

@@ -2,18 +2,18 @@
 
 Everything a publication changes is first written under temporary names: the day's new folder
 `.<date>.partial/` (digest.json, index.html, papers/), the neighbouring days' pages, the archive
-and the feed. Only when every write has succeeded is it switched in: the day's folder in one step
-(files.exchange), then each other file by a rename. A publication that fails (a full disk) or is
-killed leaves the published site as it was, plus temp files the next run removes; a reader never
-sees a day whose page, paper pages and digest.json disagree.
+and the feeds (feed.xml, papers.xml). Only when every write has succeeded is it switched in: the
+day's folder in one step (files.exchange), then each other file by a rename. A publication that
+fails (a full disk) or is killed leaves the published site as it was, plus temp files the next run
+removes; a reader never sees a day whose page, paper pages and digest.json disagree.
 
 A paper page is a permalink (later days link to it): a rebuild that no longer has the paper keeps
 its page.
 
-What a publication needs of the other days (their dates, what the archive and the feed show of
+What a publication needs of the other days (their dates, what the archive and the feeds show of
 them) comes from the archive index (digest.render.index) in the data folder: publishing a day reads
 no other day's digest.json but its two neighbours', whose pages it renders again. The index records
-the day in a transaction committed with the publication. The archive's index page and the feed are
+the day in a transaction committed with the publication. The archive's index page and the feeds are
 written every time; a year page only when one of its days changed, or a year came or went.
 """
 
@@ -31,11 +31,20 @@ import feedparser
 from digest.config import SiteConfig
 from digest.files import TEMP_SUFFIX, exchange, remove_partial_files, write_atomic, write_temp
 from digest.models import Digest
+from digest.render.feeds import (
+    DAY_FEED,
+    FEED_ENTRIES,
+    PAPER_FEED,
+    PAPER_FEED_DAYS,
+    PAPER_FEED_ENTRIES,
+    published_entries,
+    render_feed,
+    render_paper_feed,
+)
 from digest.render.html import paper_page, render_page, render_paper_page
 from digest.render.index import ArchiveIndex, Stamp, index_path
 from digest.render.site import (
     ARCHIVE_FOLDER,
-    FEED_ENTRIES,
     LATEST_DAYS,
     SiteError,
     digest_json,
@@ -44,7 +53,6 @@ from digest.render.site import (
     read_day,
     render_archive_index,
     render_archive_year,
-    render_feed,
     year_page,
 )
 
@@ -232,9 +240,10 @@ def _write_neighbour(staged: Publication, output: Path, date: dt.date, index: Ar
 def _write_site(
     staged: Publication, output: Path, index: ArchiveIndex, changed: set[int] | None, site: SiteConfig
 ) -> None:
-    """The archive's index page and the feed, from `index`, and the year pages (site.paged): of the
+    """The archive's index page and the feeds, from `index`, and the year pages (site.paged): of the
     `changed` years (None: every year), or every one when a year came or went (each links its
-    neighbours), and the removal of year pages the archive no longer has."""
+    neighbours), and the removal of year pages the archive no longer has. The feeds' entries keep
+    the times the published feeds give them (digest.render.feeds)."""
     years = index.years()
     staged.write(output / "index.html", render_archive_index(index.days(limit=LATEST_DAYS), years))
     wanted = set(years) if paged(years) else set()
@@ -244,16 +253,23 @@ def _write_site(
             staged.write(output / year_page(year), render_archive_year(year, index.days(year), sorted(years)))
     for year in published - wanted:
         staged.remove(output / year_page(year))
-    staged.write(output / "feed.xml", render_feed(index.days(limit=FEED_ENTRIES)[::-1], feed_base(output, site)))
+    base = feed_base(output, site)
+    days = render_feed(index.days(limit=FEED_ENTRIES), base, published_entries(output / DAY_FEED.path))
+    staged.write(output / DAY_FEED.path, days)
+    papers = index.papers(PAPER_FEED_DAYS, PAPER_FEED_ENTRIES)
+    staged.write(
+        output / PAPER_FEED.path,
+        render_paper_feed(papers, base, PAPER_FEED, published_entries(output / PAPER_FEED.path)),
+    )
 
 
 def feed_base(output: Path, site: SiteConfig) -> str | None:
-    """The public URL the feed's ids and links are built on: `site.url`, or else the one the
+    """The public URL the feeds' ids and links are built on: `site.url`, or else the one the
     published feed.xml was built on, so that a run without the setting (a missing or mistyped
     config) does not change every id and make feed readers show every entry as new."""
     if site.url:
         return site.url
-    published = output / "feed.xml"
+    published = output / DAY_FEED.path
     if not published.is_file():
         return None
     feed_id = feedparser.parse(published.read_bytes()).feed.get("id", "")

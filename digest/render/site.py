@@ -1,8 +1,8 @@
 """The site around the day pages: `<date>/digest.json` (the whole Digest, versioned) and reading
 it back, the archive (`index.html`: the latest days, and past LATEST_DAYS days a line of years, each
-year's days on `archive/<year>.html`, by month) and `feed.xml` (Atom, RFC 4287, via feedgen).
+year's days on `archive/<year>.html`, by month); the feeds are digest.render.feeds.
 
-The archive and the feed are rendered from ArchiveDay records, what they show of a day, so that a
+The archive and feed.xml are rendered from ArchiveDay records, what they show of a day, so that a
 build takes them from the archive index (digest.render.index) instead of reading every digest.json.
 
 Each day's digest.json is the source of truth: publishing a day (digest.render.publish) renders
@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
-from feedgen.feed import FeedGenerator
 from pydantic import TypeAdapter, ValidationError
 
 from digest.errors import DigestError
@@ -36,7 +35,6 @@ from digest.words import plural
 SCHEMA_VERSION = 2  # bump when a field of Digest changes meaning or disappears, and add its upgrade
 DAY_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}")
 LATEST_DAYS = 30  # the days the archive's index page lists; a larger archive also has a page per year
-FEED_ENTRIES = 30  # the newest days in feed.xml
 HEADLINES = (3, 2)  # the archive shows the titles of a day's first 3 papers and first 2 topics
 ARCHIVE_FOLDER = "archive"  # the year pages, beside the day folders
 log = logging.getLogger(__name__)
@@ -200,7 +198,7 @@ class ArchiveDay:
     the archive index (digest.render.index) keeps one per day."""
 
     date: dt.date
-    generated_at: dt.datetime  # the feed entry's published and updated time
+    generated_at: dt.datetime  # the time of its feed.xml entry (digest.render.feeds)
     papers: int  # papers written up
     articles: int  # Digest.article_count
     topics: int
@@ -208,7 +206,7 @@ class ArchiveDay:
     backfilled: bool  # wording.lists_backfilled_papers
     paper_titles: tuple[str, ...]  # the titles of the first HEADLINES[0] papers written up
     topic_titles: tuple[str, ...]  # the titles of the first HEADLINES[1] topics
-    summary: str  # the feed entry's summary: the Today in AI overview, else the day's counts
+    summary: str  # its feed.xml entry's summary: the Today in AI overview, else the day's counts
 
     @classmethod
     def of(cls, digest: Digest) -> ArchiveDay:
@@ -291,35 +289,3 @@ def render_archive_year(year: int, days: Sequence[ArchiveDay], years: Sequence[i
             csp=csp,
         )
     )
-
-
-def render_feed(days: Sequence[ArchiveDay], site_url: str | None) -> str:
-    """An Atom feed with one entry per day of `days` (oldest first; the newest FEED_ENTRIES are kept),
-    summary = the Today in AI overview, or the day's counts when it has none (ArchiveDay.summary).
-
-    The same days give the same bytes: an entry's `updated` is its digest's generated_at and the
-    feed's is the newest entry's (RFC 4287 4.2.15: the last significant change), never the clock,
-    so a re-render of unchanged days changes nothing a feed reader sees. With `site_url` every link
-    and id is absolute under it; without, links are relative to feed.xml and ids are URNs.
-    """
-    base = (site_url or "").rstrip("/")
-    root = f"{base}/" if base else ""
-    fg = FeedGenerator()
-    fg.id(root or "urn:paperbot-daily-digest")
-    fg.title("PaperBot Daily Digest")
-    fg.subtitle("New arXiv papers and AI news, every day")
-    fg.link(href=f"{root}feed.xml", rel="self")
-    fg.link(href=root or "./", rel="alternate")
-    fg.language("en")
-    days = days[-FEED_ENTRIES:]
-    for d in days:
-        entry = fg.add_entry()
-        page = f"{root}{d.date.isoformat()}/"
-        entry.id(page if base else f"urn:paperbot-daily-digest:{d.date.isoformat()}")
-        entry.title(f"PaperBot Daily Digest — {d.date.isoformat()}")
-        entry.link(href=page, rel="alternate")
-        entry.published(d.generated_at)
-        entry.updated(d.generated_at)
-        entry.summary(d.summary)
-    fg.updated(max((d.generated_at for d in days), default=dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))
-    return fg.atom_str(pretty=True).decode("utf-8")

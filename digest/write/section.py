@@ -3,12 +3,16 @@
 `Desk` is what every writing task shares in one run: the client, the endpoint (models and depth
 settings) and the digest's date, which every prompt states. `Ask` is one way of asking for a section:
 the input kind, the prompt's values, the answer's bounds and the check that may send the model back.
+`in_batches` asks about many papers at once, a batch per request (triage scores, TL;DRs).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from digest.config import Endpoint
 from digest.llm.bounds import Shape
@@ -16,7 +20,28 @@ from digest.llm.client import ContextOverflow, LLMClient, LLMError
 from digest.llm.prompts import load_prompt
 from digest.llm.request import Check
 from digest.llmconfig import Depth
-from digest.models import C, InputKind, Provenance, Section
+from digest.models import C, InputKind, Paper, Provenance, Section
+
+V = TypeVar("V")
+
+
+async def in_batches(
+    ask: Callable[[list[Paper]], Awaitable[dict[str, V]]], papers: Sequence[Paper], size: int
+) -> tuple[dict[str, V], list[str], int]:
+    """`ask` of every batch of `size` papers at once, their answers (arXiv id -> value) merged; the
+    reasons of the batches that failed (LLMError), and the number of batches. Any other error is raised."""
+    batches = [list(papers[i : i + size]) for i in range(0, len(papers), size)]
+    results = await asyncio.gather(*(ask(b) for b in batches), return_exceptions=True)
+    merged: dict[str, V] = {}
+    errors = []
+    for result in results:
+        if isinstance(result, LLMError):
+            errors.append(str(result))
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            merged.update(result)
+    return merged, errors, len(batches)
 
 
 @dataclass(frozen=True)

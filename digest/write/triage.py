@@ -9,13 +9,10 @@ ranking: its papers keep score 0, ties keep announcement order, and the digest s
 
 from __future__ import annotations
 
-import asyncio
-
 from digest.config import PapersConfig
-from digest.llm.client import LLMError
 from digest.llm.prompts import load_prompt
 from digest.models import Paper, Ranking, TriageScores
-from digest.write.section import Desk
+from digest.write.section import Desk, in_batches
 
 ABSTRACT_CHARS = 700  # enough to judge a paper; keeps a 25-paper batch near 5,000 prompt tokens
 
@@ -57,20 +54,10 @@ async def rank_papers(
     ranking = rank_without_model(papers, cfg, upvotes)
     if ranking is not None:
         return ranking
-    batches = [papers[i : i + cfg.triage_batch] for i in range(0, len(papers), cfg.triage_batch)]
     model = desk.endpoint.models.triage
-    results = await asyncio.gather(*(_score_batch(b, desk) for b in batches), return_exceptions=True)
-    scores: dict[str, int] = {}
-    errors = []
-    for result in results:
-        if isinstance(result, LLMError):
-            errors.append(str(result))
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            scores.update(result)
+    scores, errors, batches = await in_batches(lambda batch: _score_batch(batch, desk), papers, cfg.triage_batch)
     ranked = sorted(papers, key=lambda p: -scores.get(p.arxiv_id, 0))  # stable: ties keep announcement order
-    error = f"{len(errors)} of {len(batches)} triage batches failed: {errors[0]}" if errors else None
+    error = f"{len(errors)} of {batches} triage batches failed: {errors[0]}" if errors else None
     return Ranking(
         papers=ranked[: cfg.max], method=f"the {cfg.max} best of {len(papers)} as scored by {model}", error=error
     )

@@ -1,0 +1,46 @@
+"""The whole day on the page: every candidate paper listed under "All papers today" with a one-line
+TL;DR written in batches by the triage model, joined by number; a failed batch loses only its TL;DRs."""
+
+import json
+import re
+
+from conftest import DEMO_CONFIG, DEMO_DATE, Page, build_args
+from safe_html import assert_safe_html
+
+from digest.cli import main
+
+
+def _built(tmp_path, extra: str = ""):
+    config = tmp_path / "sources.yaml"
+    config.write_text(DEMO_CONFIG.read_text().replace("  max: 10\n", extra) if extra.startswith("  ") else DEMO_CONFIG.read_text() + extra)
+    rc = main(build_args(output=tmp_path / "site", config=config))
+    html = (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
+    digest = json.loads((tmp_path / "site" / DEMO_DATE / "digest.json").read_text())["digest"]
+    return rc, html, digest
+
+
+def test_every_candidate_is_listed_with_its_tldr_joined_by_number(fake_llm, tmp_path):
+    rc, html, digest = _built(tmp_path, "  max: 4\n  triage_batch: 8\n")
+    assert rc == 0
+    assert_safe_html(html)
+    listed = digest["listed"]
+    assert len(listed) == 20 and sum(entry["written_up"] for entry in listed) == 4  # the demo day's candidates
+    batches = [r for r in fake_llm.requests if "one-line TL;DR" in r["messages"][0]["content"]]
+    assert len(batches) == 3  # 20 candidates in batches of 8
+    for entry in listed:  # the fake names each paper's title, in reverse order: joined by number, not position
+        assert entry["tldr"] == f"Fake TL;DR of {entry['paper']['title']}"
+    items = re.findall(r'<li class="listed" id="listed-(paper-[a-z0-9-]+)">(.*?)</li>', html, re.S)
+    assert len(items) == 20
+    written = [anchor for anchor, body in items if "written up above" in body]
+    assert len(written) == 4 and all(f'id="{anchor}"' in html for anchor in written)
+    assert "All papers today" in Page(html).plain and digest["listed_model"] == "gpt-4o-mini"
+
+
+def test_a_failed_tldr_batch_lists_its_papers_without_one_and_says_so(fake_llm, tmp_path):
+    fake_llm.behaviour["tldr-model"] = "garbage"
+    rc, html, digest = _built(tmp_path, "llm:\n  models:\n    triage: tldr-model\n")
+    assert rc == 3 and len(digest["listed"]) == 20 and not any(entry["tldr"] for entry in digest["listed"])
+    assert "1 of 1 TL;DR batches failed" in digest["listed_error"]
+    assert "without TL;DRs (1 of 1 TL;DR batches failed" in Page(html).plain
+    report = json.loads((tmp_path / "data" / DEMO_DATE / "run.json").read_text())
+    assert any(f.startswith("all papers today: 1 of 1 TL;DR batches failed") for f in report["failures"])
