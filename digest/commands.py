@@ -47,6 +47,7 @@ from digest.models import Ping, RunReport
 from digest.pipeline import Deps, build, fetch, store_fulltexts
 from digest.progress import LiveReporter, Reporter
 from digest.render.publish import render_site
+from digest.render.search import index_site
 from digest.render.site import json_schema
 from digest.serve import serve
 from digest.words import plural
@@ -104,7 +105,11 @@ def run_render(args: argparse.Namespace) -> int:
         raise NotPublished(f"no {args.date}/digest.json in {args.output}: build the day first")
     with run_lock(args.output):
         days = [d.date for d in render_site(args.output, site)]
-    print(f"Rendered {args.output / args.date.isoformat() / 'index.html'} ({plural(len(days), 'day')} in the archive)")
+        years = index_site(args.output)  # every year: the pages it indexes were all rewritten
+    print(
+        f"Rendered {args.output / args.date.isoformat() / 'index.html'} ({plural(len(days), 'day')} in the archive, "
+        f"search index of {plural(len(years), 'year')})"
+    )
     return 0
 
 

@@ -25,6 +25,7 @@ from digest.deliver.settings import NotifyConfig, Target
 from digest.errors import ConfigError
 from digest.llmconfig import EMBEDDED_MODEL, CommentaryConfig, DepthConfig, LLMConfig, StructuredOutput, TaskModels
 from digest.models import AnnounceType, Kind
+from digest.select.reader import ReaderConfig
 from digest.strict import Strict
 from digest.yamlfile import error, locate, parse
 
@@ -105,8 +106,9 @@ class PapersConfig(Strict):
     include: list[str] = []  # keywords (whole words, any case); when set, a paper must match one
     exclude: list[str] = []  # keywords that leave a paper out
     # Past `max` candidates: keep announcement order, let llm.models.triage score titles and
-    # abstracts (in batches of triage_batch), or take the most upvoted on Hugging Face daily papers.
-    rank: Literal["announcement", "triage", "upvotes"] = "announcement"
+    # abstracts (in batches of triage_batch), take the most upvoted on Hugging Face daily papers, or
+    # the closest to the reader profile (`reader:`; an empty profile falls back to triage).
+    rank: Literal["announcement", "triage", "upvotes", "reader"] = "announcement"
     triage_batch: int = Field(default=25, ge=1, le=100)
     upvotes_url: str = "https://huggingface.co/api/daily_papers?date={date}"
     # What the write-ups read: the abstract, or the paper (arXiv's HTML, else the PDF; or the PDF).
@@ -155,6 +157,7 @@ class Config(Strict):
     fetch: FetchConfig = FetchConfig()
     llm: LLMConfig = LLMConfig()
     notify: NotifyConfig = NotifyConfig()
+    reader: ReaderConfig = ReaderConfig()
 
 
 class Endpoint(BaseModel):
@@ -197,6 +200,11 @@ def load_config(path: Path) -> Config:
         problems = [(*locate(root, loc), message) for loc, message in _feed_clashes(config.news, root)]
     if problems:
         raise error(path, problems)
+    library = config.reader.library
+    if library is not None and not library.is_absolute():  # relative to the file that names it
+        config = config.model_copy(
+            update={"reader": config.reader.model_copy(update={"library": path.parent / library})}
+        )
     return config
 
 
@@ -269,8 +277,9 @@ def with_environment(config: Config, environ: dict[str, str] | None = None) -> C
 
 def models_in_use(config: Config, endpoint: Endpoint) -> list[str]:
     """The distinct models a run calls, in task order, after the environment's overrides: every
-    llm.models task (triage only when papers.rank is triage), the drafters and the synthesizer."""
-    tasks = endpoint.models.model_dump(exclude=set() if config.papers.rank == "triage" else {"triage"})
+    llm.models task (triage writes the whole-day list's TL;DRs, whatever papers.rank is), the
+    drafters and the synthesizer."""
+    tasks = endpoint.models.model_dump()
     return list(dict.fromkeys([*tasks.values(), *endpoint.commentary.drafters, endpoint.commentary.synthesizer]))
 
 

@@ -288,6 +288,7 @@ class Section(BaseModel, Generic[C]):
 
 class PaperWriteup(BaseModel):
     paper: Paper
+    relevance: Relevance | None = None  # with a reader profile: why the paper is here
     summary: Section[PaperSummary]
     review: Section[PaperReview]
     directions: Section[ResearchDirections]
@@ -300,8 +301,9 @@ class PaperWriteup(BaseModel):
 class Topic(BaseModel):
     title: str
     description: str
-    articles: list[Article]
+    articles: list[Article]  # its stories, each shown by its lead article (digest.select.stories)
     commentary: Section[Commentary]
+    named: bool = True  # False: titled by its keywords, the model gave it no usable name
 
 
 class Usage(BaseModel):
@@ -345,12 +347,20 @@ class Covered(BaseModel):
     date: dt.date
 
 
+class Relevance(BaseModel):
+    """How close a candidate is to the reader's profile (digest.select.rank), and the one line why."""
+
+    relevance: float = Field(ge=0, le=1)
+    why: str
+
+
 class Listed(BaseModel):
     """One candidate paper of the day in the "All papers today" list, written up or not."""
 
     paper: Paper
     tldr: str | None = None  # one line by the triage model (digest.write.tldr); None when its batch failed
     written_up: bool = False  # its write-up is on the page
+    relevance: Relevance | None = None  # with a reader profile
 
 
 class Grouping(BaseModel):

@@ -26,6 +26,7 @@ from digest.fetch.arxiv import fetch_papers
 from digest.fetch.code import with_code
 from digest.fetch.feeds import fetch_news
 from digest.fetch.fulltext import fetch_fulltexts, missing_in_snapshot
+from digest.fetch.profile import profile_papers
 from digest.fetch.sources import Pacer, Source
 from digest.fetch.upvotes import fetch_upvotes
 from digest.files import write_atomic
@@ -51,10 +52,13 @@ from digest.progress import Reporter
 from digest.rebuild import keep_published, shortfall, unchanged_since
 from digest.render.index import writeups_before
 from digest.render.publish import stage_day
+from digest.render.search import SearchIndexError, index_site
 from digest.render.site import read_published
 from digest.report import failures, report_json, run_report
 from digest.select.clusters import StoryCluster, cluster_stories
 from digest.select.papers import Selection, select_papers
+from digest.select.rank import score_papers
+from digest.select.reader import Profile, load_profile
 from digest.select.stories import merge_stories, newest
 from digest.words import plural
 from digest.write.overview import write_overview
@@ -152,7 +156,9 @@ class _Papers:
 async def _papers(snapshot: Snapshot, selection: Selection, config: Config, desk: Desk, deps: Deps) -> _Papers:
     """Ranking, full texts (when configured), then every chosen paper's write-up at once; none while
     the ranking waits for a batch (the papers it would choose are not known yet)."""
-    ranking, waiting = await watched(rank_papers(selection.candidates, config.papers, desk, snapshot.upvotes))
+    ranking, waiting = await watched(
+        rank_papers(selection.candidates, config.papers, desk, snapshot.upvotes, selection.relevance)
+    )
     if waiting:
         return _Papers(ranking, [], [])
     deps.progress.stage(
@@ -169,6 +175,7 @@ async def _papers(snapshot: Snapshot, selection: Selection, config: Config, desk
     async def one(paper: Paper) -> PaperWriteup:
         nonlocal done
         writeup = await write_paper(paper, desk, snapshot.papers)
+        writeup.relevance = (selection.relevance or {}).get(paper.arxiv_id)
         done += 1
         deps.progress.paper_written(done, len(papers), desk.llm.usage)
         return writeup
@@ -199,8 +206,12 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
         overview = Section[Overview](status="ok", content=Overview(paragraphs=[QUIET_DAY]))
     written, listed_error = await tldrs
     chosen = {w.paper.arxiv_id for w in papers.writeups}
+    relevance = selection.relevance or {}
     listed = [
-        Listed(paper=p, tldr=written.get(p.arxiv_id), written_up=p.arxiv_id in chosen) for p in selection.candidates
+        Listed(
+            paper=p, tldr=written.get(p.arxiv_id), written_up=p.arxiv_id in chosen, relevance=relevance.get(p.arxiv_id)
+        )
+        for p in selection.candidates
     ]
     return Digest(
         date=snapshot.date,
@@ -224,12 +235,21 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
     )
 
 
-async def _fetch_and_select(config: Config, deps: Deps) -> tuple[Snapshot, Selection]:
-    """The day's snapshot and what of it is written up. Raises NotPublished when every source failed."""
+async def _fetch_and_select(config: Config, deps: Deps, profile: Profile) -> tuple[Snapshot, Selection]:
+    """The day's snapshot and what of it is written up, each candidate scored against the reader
+    `profile` (with the papers its arXiv ids name, fetched once). Raises NotPublished when every
+    source failed."""
     snapshot = await asyncio.to_thread(fetch, config, deps.source, deps.pacer)
     check_usable(snapshot)
+    if config.reader.papers:
+        args = (config.reader.papers, config.arxiv, deps.source, deps.pacer, deps.data)
+        named, statuses = await asyncio.to_thread(profile_papers, *args)
+        profile = load_profile(config.reader, Path(), named)
+        snapshot = snapshot.model_copy(update={"sources": snapshot.sources + statuses})
     earlier = writeups_before(deps.output, deps.data, snapshot.papers, snapshot.date)
     selection = select_papers(snapshot.papers, config.papers, earlier)
+    relevance = await asyncio.to_thread(score_papers, selection.candidates, profile, config.reader.embeddings)
+    selection = selection.model_copy(update={"relevance": relevance})
     _log_fetched(snapshot, selection)
     return snapshot, selection
 
@@ -240,9 +260,11 @@ def batch_requests(config: Config, deps: Deps) -> list[Request]:
     their answers is asked by a later export (digest.llm.deferral). Raises NotPublished when every
     source failed."""
 
+    profile = load_profile(config.reader, Path())
+
     async def collect() -> list[Request]:
         async with deps.llm() as llm:
-            snapshot, selection = await _fetch_and_select(config, deps)
+            snapshot, selection = await _fetch_and_select(config, deps, profile)
             write_day = functools.partial(write, snapshot, selection, config, llm, deps)
             return (await deferred_requests(llm, write_day, resend_failed=True))[1]
 
@@ -302,22 +324,24 @@ def build(config: Config, deps: Deps, strict: bool = False, replace: bool = Fals
     fetching for a live build, before the first uncached call for a replay. Raises BatchPending
     (exit 4, nothing published) while the day's batch runs (`deps.batch`).
 
-    Once the day is published, its notifications go out (digest.deliver, `config.notify`): each
-    target once per day, every one again with `resend`; a target that fails is a problem of the run
-    (exit status 3), and the page stays published.
+    Once the day is published, its year is indexed for search (digest.render.search) and its
+    notifications go out (digest.deliver, `config.notify`): each target once per day, every one
+    again with `resend`. A failed index or target is a problem of the run (exit status 3), and the
+    page stays published.
     """
     return asyncio.run(_build(config, deps, strict, replace, resend))
 
 
 async def _build(config: Config, deps: Deps, strict: bool, replace: bool, resend: bool) -> RunReport:
     date, started = deps.source.date, dt.datetime.now(dt.UTC)
+    profile = load_profile(config.reader, Path())  # a malformed library: ConfigError before any request
     async with deps.llm() as llm:
         if deps.source.live:
             await llm.preflight()  # before any fetching: a wrong endpoint costs no arXiv request
         deps.progress.stage(
             "fetching", f"arXiv {', '.join(config.arxiv.categories)} and {plural(len(config.news.feeds), 'feed')}"
         )
-        snapshot, selection = await _fetch_and_select(config, deps)
+        snapshot, selection = await _fetch_and_select(config, deps, profile)
         digest = await _write_day(snapshot, selection, config, llm, deps)
     published = read_published(deps.output, date)
     digest = unchanged_since(keep_published(digest, published), published)
@@ -344,16 +368,22 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool, resend
         staged.discard()
         raise
     staged.commit()
-    return await _notify(report, digest, config, deps, resend)
-
-
-async def _notify(report: RunReport, digest: Digest, config: Config, deps: Deps, resend: bool) -> RunReport:
-    """`report` after the published day's notifications: a target that failed is one more failure,
-    the run degraded, and run.json rewritten to say so (the page stays as published)."""
-    degraded = bool(report.failures)
-    problems = await asyncio.to_thread(deliver, digest, config.notify, config.site.url, deps.data, resend, degraded)
-    if not problems:
+    after = [f"search index: {exc}" for exc in [await _search_index(deps.output, date)] if exc]
+    degraded = bool(report.failures or after)
+    after += await asyncio.to_thread(deliver, digest, config.notify, config.site.url, deps.data, resend, degraded)
+    if not after:
         return report
-    report = report.model_copy(update={"failures": report.failures + problems, "exit_status": EXIT_DEGRADED})
-    write_atomic(deps.data / digest.date.isoformat() / "run.json", report_json(report))
+    # The page is published: what failed after it is one more problem, and run.json says so.
+    report = report.model_copy(update={"failures": report.failures + after, "exit_status": EXIT_DEGRADED})
+    write_atomic(deps.data / date.isoformat() / "run.json", report_json(report))
     return report
+
+
+async def _search_index(output: Path, date: dt.date) -> SearchIndexError | None:
+    """Index the published `date`'s year for search (digest.render.search); the error, if it failed
+    (the year's previous bundle stays)."""
+    try:
+        await asyncio.to_thread(index_site, output, date.year)
+    except SearchIndexError as exc:
+        return exc
+    return None

@@ -23,6 +23,15 @@ DEMO_DATE = "2026-04-30"
 SUMMARY_ASK = {"shape": Shape(max_tokens=400, points=1, words=70), "date": DEMO_DATE, "points": 1, "words": 70}
 
 
+def demo_config(folder: Path, text: str, name: str = "sources.yaml") -> Path:
+    """`text` (the demo configuration, changed) written as `folder`/`name`, with the demo's reader
+    library beside it: the configuration names it relative to its own folder."""
+    shutil.copy(DEMO_CONFIG.parent / "library.bib", folder / "library.bib")
+    config = folder / name
+    config.write_text(text)
+    return config
+
+
 def build_args(*extra, output=None, data=None, config=DEMO_CONFIG, snapshot=DEMO_SNAPSHOT, date=DEMO_DATE) -> list[str]:
     """The command line of `digest build` for `date` (the demo day) from `snapshot` (None: a live build),
     with `extra` options."""
@@ -96,10 +105,10 @@ def hostile_build(fake_llm, tmp_path):
     shutil.copytree(DEMO_SNAPSHOT, snap)
     body = snap / DEMO_DATE / "feed-OpenAI-News.body"
     body.write_bytes(body.read_bytes().replace(b"<item>", HOSTILE_ITEM + b"<item>", 1))
-    config = tmp_path / "sources.yaml"
-    config.write_text(
+    config = demo_config(
+        tmp_path,
         DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: evil\n    overview: evil\n"
-        "  commentary:\n    drafters: [evil]\n    synthesizer: evil\n"
+        "  commentary:\n    drafters: [evil]\n    synthesizer: evil\n",
     )
     fake_llm.behaviour["evil"] = "hostile"
     from digest.cli import main

@@ -66,7 +66,8 @@ def instance(
     schema: dict, root: dict, prompt: str, name: str = "", text: str | None = None, wrong_paper: str | None = None
 ) -> object:
     """A value valid for `schema` (its consts, enums, maxItems and maxLength honoured), with strings
-    that quote the prompt's title line (or `text`); evidence quotes the abstract's first sentence,
+    that quote the prompt's title line (or `text`); evidence quotes the abstract's first sentence (to its
+    first '.', '?' or '!'),
     paragraphs cite item [1]."""
     schema = _resolve(schema, root)
     kind = schema.get("type")
@@ -104,7 +105,7 @@ def _string(prompt: str, name: str, text: str | None, wrong_paper: str | None) -
         return echoed.group(1) if echoed else "unknown"
     abstract = re.search(r"^Abstract: (.*)$", prompt, re.M)  # quoted so the text is grounded in it
     if name == "evidence":
-        return abstract.group(1).split(". ")[0] if abstract else "no abstract in the prompt"
+        return re.split(r"(?<=[.?!]) ", abstract.group(1))[0] if abstract else "no abstract in the prompt"
     title = re.search(r"^Title: (.*)$", prompt, re.M)
     subject = title.group(1) if title else "today's AI news"
     if name == "paragraphs":

@@ -3,7 +3,8 @@
 No active elements, no event-handler or style attributes, MathML of an allowlist of elements and
 without links, every URL absolute http(s) (or an
 in-page '#' anchor, or a relative link to another page of the site), the CSP meta first in
-<head> with the required directives, and rel=noopener on external links.
+<head> with the required directives, and rel=noopener on external links. The one form a page may
+hold is the search box (searchbox.html.j2): a GET form to the site's search.html.
 """
 
 from __future__ import annotations
@@ -38,10 +39,17 @@ MATHML = set(
 )
 MATHML_LINKS = {"href", "src", "definitionurl"}
 URL_ATTRS = {"href", "src", "action", "poster", "cite", "background", "xlink:href", "srcset"}
-CSP_REQUIRED = ("default-src 'none'", "img-src 'self'", "base-uri 'none'", "form-action 'none'")
-# Links between our own pages (archive and its year pages, previous/next day, feed) are the only relative URLs.
+CSP_REQUIRED = ("default-src 'none'", "img-src 'self'", "base-uri 'none'")
+# form-action 'none', or 'self' on a page with the search box: it is a plain GET form to our own
+# search.html, so that it works with JavaScript off, and a form may go nowhere else. No other form
+# can be on a page (FORBIDDEN_TAGS; the search box is the exception checked below).
+FORM_ACTIONS = ("'none'", "'self'")
+SEARCH_ACTION = re.compile(r"^(\.\./){0,2}search\.html$")
+SEARCH_FORM = {"class": "search", "role": "search", "method": "get"}  # and an action matching SEARCH_ACTION
+SEARCH_INPUT = {"type", "id", "name", "required"}  # the attributes its input may have: type search, name q
+# Links between our own pages (archive and its year pages, previous/next day, the feeds) are the only relative URLs.
 SITE_LINK = re.compile(
-    r"^(\.\./){0,2}((\d{4}-\d{2}-\d{2}/)?(index|papers/[a-z0-9-]{1,60})\.html(#[a-z0-9-]{1,80})?|feed\.xml|archive/\d{4}\.html)$"
+    r"^(\.\./){0,2}((\d{4}-\d{2}-\d{2}/)?(index|papers/[a-z0-9-]{1,60})\.html(#[a-z0-9-]{1,80})?|feed\.xml|papers\.xml|for-you\.xml|archive/\d{4}\.html)$"
 )
 
 
@@ -65,6 +73,7 @@ class _Checker(HTMLParser):
         self.in_head = False
         self.script: list[str] | None = None  # the text of the <script> being read
         self.math = 0  # depth inside a <math> element
+        self.search_box = False  # inside the search box's <form>
 
     def handle_starttag(self, tag, attrs):
         attrs_d = {k: (v or "") for k, v in attrs}
@@ -76,6 +85,8 @@ class _Checker(HTMLParser):
             self._check_math(tag, attrs_d)
         if tag == "script" and not attrs_d:
             self.script = []  # allowed only if its text is an allowlisted script (checked at its end)
+        elif self._search_box_part(tag, attrs_d):
+            pass
         elif tag in FORBIDDEN_TAGS:
             self.problems.append(f"forbidden element <{tag}>")
         if tag == "meta" and attrs_d.get("http-equiv", "").lower() == "refresh":
@@ -96,6 +107,17 @@ class _Checker(HTMLParser):
         ):
             self.problems.append(f"external link without rel=noopener: {attrs_d.get('href')}")
 
+    def _search_box_part(self, tag, attrs) -> bool:
+        """Whether `tag` is the search box's form (a GET form to search.html), or its query field
+        or submit button inside it."""
+        if tag == "form" and not self.search_box:
+            others = {k: v for k, v in attrs.items() if k != "action"}
+            self.search_box = others == SEARCH_FORM and bool(SEARCH_ACTION.match(attrs.get("action", "")))
+            return self.search_box
+        if tag == "input" and self.search_box:
+            return attrs.get("type") == "search" and attrs.get("name") == "q" and not set(attrs) - SEARCH_INPUT
+        return tag == "button" and self.search_box and attrs == {"type": "submit"}
+
     def handle_data(self, data):
         if self.script is not None:
             self.script.append(data)
@@ -111,6 +133,8 @@ class _Checker(HTMLParser):
             self.math -= 1
         if tag == "head":
             self.in_head = False
+        if tag == "form":
+            self.search_box = False
         if tag == "script" and self.script is not None:
             if hashlib.sha256("".join(self.script).encode()).hexdigest() not in ALLOWED_SCRIPTS:
                 self.problems.append("forbidden element <script> (not the allowlisted filter)")
@@ -121,6 +145,8 @@ class _Checker(HTMLParser):
         if url.startswith(("http://", "https://")) or (url.startswith("#") and tag == "a"):
             return
         if tag in ("a", "link") and SITE_LINK.match(url):
+            return
+        if tag == "form" and name == "action" and SEARCH_ACTION.match(url):
             return
         self.problems.append(f"<{tag} {name}={value!r}>: not an absolute http(s) URL")
 
@@ -137,6 +163,9 @@ def assert_safe_html(page: str) -> None:
     else:
         csp = first[1].get("content", "")
         problems += [f"CSP lacks {d}" for d in CSP_REQUIRED if d not in csp]
+        form_action = re.search(r"form-action ([^;]*)", csp)
+        if form_action is None or form_action.group(1).strip() not in FORM_ACTIONS:
+            problems.append(f"CSP's form-action is not one of {FORM_ACTIONS}")
         problems += [
             f"CSP has {d}, ignored in a meta element" for d in ("frame-ancestors", "sandbox", "report-uri") if d in csp
         ]

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import DEMO_CONFIG, DEMO_DATE, build_args
+from conftest import DEMO_CONFIG, DEMO_DATE, build_args, demo_config
 from fake_batch import FakeBatchAPI
 from test_batch import RUNNER
 
@@ -25,8 +25,7 @@ def _usage(tmp_path) -> dict:
 
 
 def test_build_submits_exits_pending_then_collects_and_publishes(tmp_path, monkeypatch, capsys):
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  batch: true\n  batch_poll: 0.01\n")
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text() + "llm:\n  batch: true\n  batch_poll: 0.01\n")
     site = tmp_path / "site"
     with FakeBatchAPI(pending_checks=1) as api:
         _endpoint(monkeypatch, api)

@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, build_args
+from conftest import DEMO_CONFIG, DEMO_DATE, build_args, demo_config
 
 from digest.cli import main
 from digest.config import load_config
@@ -33,8 +33,9 @@ def test_a_rerun_makes_no_calls_and_the_same_page(fake_llm, tmp_path):  # O4
 def test_a_changed_model_is_a_miss(fake_llm, tmp_path):
     _build(tmp_path)
     calls = len(fake_llm.requests)
-    config = tmp_path / "other.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: another-model\n")
+    config = demo_config(
+        tmp_path, DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: another-model\n", "other.yaml"
+    )
     report, _ = _build(tmp_path, config)
     n_papers = load_config(DEMO_CONFIG).papers.max
     assert report["usage"]["calls"] == n_papers  # only the summaries, written by the new model
@@ -59,15 +60,21 @@ def test_a_corrupt_cache_is_set_aside(tmp_path):  # O6
 
 
 def test_cost_is_reported_from_the_price_table(fake_llm, tmp_path):
-    config = tmp_path / "priced.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  prices:\n    gpt-4o-mini: {prompt: 1000000, completion: 0}\n")
+    config = demo_config(
+        tmp_path,
+        DEMO_CONFIG.read_text() + "llm:\n  prices:\n    gpt-4o-mini: {prompt: 1000000, completion: 0}\n",
+        "priced.yaml",
+    )
     report, _ = _build(tmp_path, config)
     assert report["usage"]["cost_usd"] == pytest.approx(report["usage"]["prompt_tokens"])  # 1 USD per prompt token
 
 
 def test_a_cached_rebuild_keeps_what_the_day_cost(fake_llm, tmp_path):  # a rebuild never erases the day's usage, P11
-    config = tmp_path / "priced.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  prices:\n    gpt-4o-mini: {prompt: 1000000, completion: 0}\n")
+    config = demo_config(
+        tmp_path,
+        DEMO_CONFIG.read_text() + "llm:\n  prices:\n    gpt-4o-mini: {prompt: 1000000, completion: 0}\n",
+        "priced.yaml",
+    )
     first, page1 = _build(tmp_path, config)
     second, page2 = _build(tmp_path, config)
     footer = re.compile(r"· ([\d,]+ LLM calls · [\d,]+ tokens)</p>")

@@ -14,7 +14,7 @@ import time
 
 import httpx
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args, demo_config
 
 from digest.cli import main, parser
 from digest.fetch.arxiv import today as arxiv_today
@@ -86,8 +86,7 @@ def test_global_options_work_before_or_after_the_command(argv):
 
 
 def test_a_degraded_build_says_so_on_the_last_stderr_line(fake_llm, tmp_path, capsys):
-    config = tmp_path / "broken.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: broken\n")
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: broken\n", "broken.yaml")
     fake_llm.behaviour["broken"] = "garbage"
     rc = main(build_args(output=tmp_path / "site", data=tmp_path / "data", config=config))
     assert rc == 3
@@ -98,13 +97,19 @@ def test_a_degraded_build_says_so_on_the_last_stderr_line(fake_llm, tmp_path, ca
 
 def test_the_output_folder_holds_the_site_and_nothing_else(published, tmp_path):
     site = tmp_path / "site"
-    files = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
+    bundle = f"pagefind/{DEMO_DATE[:4]}/"  # the search index of the day's year: Pagefind's own files
+    everything = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
+    assert f"{bundle}pagefind-entry.json" in everything
+    files = [f for f in everything if not f.startswith(bundle)]
     papers = json.loads((site / DEMO_DATE / "digest.json").read_text())["digest"]["papers"]
     expected = sorted(
         [
             "index.html",
             "feed.xml",
             "papers.xml",
+            "for-you.xml",  # the demo has a reader profile
+            "search.html",
+            "search.js",
             f"{DEMO_DATE}/index.html",
             f"{DEMO_DATE}/digest.json",
             *(f"{DEMO_DATE}/{paper_page(w['paper']['arxiv_id'])}" for w in papers),
@@ -232,8 +237,7 @@ def test_a_narrow_terminal_gets_plain_lines(monkeypatch, capsys):
 
 
 def test_check_prints_the_effective_llm_settings_and_their_origin(fake_llm, tmp_path, monkeypatch, capsys):
-    config = tmp_path / "sources.yaml"
-    config.write_text("llm:\n  base_url: http://file.example/v1\n  models: {summary: from-file}\n")
+    config = demo_config(tmp_path, "llm:\n  base_url: http://file.example/v1\n  models: {summary: from-file}\n")
     monkeypatch.setenv("DIGEST_MODEL", "from-env")
     assert main(["check", "--config", str(config)]) == 0
     out = capsys.readouterr().out
@@ -267,8 +271,7 @@ def test_the_site_url_from_the_environment_makes_feed_links_absolute(fake_llm, t
 
 
 def test_a_usd_budget_without_prices_stops_before_anything_is_fetched(fake_llm, tmp_path, capsys):
-    config = tmp_path / "budget.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  budget: {max_usd: 0.0001}\n")
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text() + "llm:\n  budget: {max_usd: 0.0001}\n", "budget.yaml")
     assert main(build_args(output=tmp_path / "site", data=tmp_path / "data", config=config)) == 2
     assert "llm.prices has no price for gpt-4o-mini" in _last_err_line(capsys)
     assert fake_llm.requests == [] and not (tmp_path / "site" / DEMO_DATE).exists()

@@ -244,12 +244,11 @@ def test_a_usd_budget_needs_a_price_for_every_model_in_use():
     check_prices(unbudgeted, resolve_endpoint(unbudgeted.llm, environ=KEY))  # no USD budget, no price needed
 
 
-def test_the_triage_model_needs_a_price_only_when_it_triages():
-    config = _budgeted(models={"triage": "cheap"})
-    check_prices(config, resolve_endpoint(config.llm, environ=KEY))
-    triaging = config.model_copy(update={"papers": PapersConfig(rank="triage")})
-    with pytest.raises(ConfigError, match="no price for cheap;"):
-        check_prices(triaging, resolve_endpoint(triaging.llm, environ=KEY))
+def test_the_triage_model_needs_a_price_whatever_the_ranking_it_writes_the_tldrs():
+    for rank in ("announcement", "triage"):
+        config = _budgeted(models={"triage": "cheap"}).model_copy(update={"papers": PapersConfig(rank=rank)})
+        with pytest.raises(ConfigError, match="no price for cheap;"):
+            check_prices(config, resolve_endpoint(config.llm, environ=KEY))
 
 
 def test_prices_are_checked_against_the_models_the_environment_chooses():

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import DEMO_DATE, Page, build_args
+from conftest import DEMO_DATE, Page, build_args, demo_config
 from fake_llm import FakeLLM
 from pydantic import ValidationError
 
@@ -252,8 +252,9 @@ def test_digest_build_with_notify_mails_the_published_day_once(fake_llm, smtp, t
     from conftest import DEMO_CONFIG
 
     mailbox, mail_url = smtp
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + f"site:\n  url: {SITE_URL}\nnotify:\n  urls_env: DIGEST_NOTIFY_URLS\n")
+    config = demo_config(
+        tmp_path, DEMO_CONFIG.read_text() + f"site:\n  url: {SITE_URL}\nnotify:\n  urls_env: DIGEST_NOTIFY_URLS\n"
+    )
     monkeypatch.setenv("DIGEST_NOTIFY_URLS", mail_url)
     args = build_args(config=config, output=tmp_path / "site", data=tmp_path / "data")
 
@@ -270,8 +271,9 @@ def test_digest_build_with_notify_mails_the_published_day_once(fake_llm, smtp, t
 def test_a_build_whose_target_fails_is_degraded_and_says_so_in_run_json(fake_llm, tmp_path, monkeypatch):
     from conftest import DEMO_CONFIG
 
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + f"site:\n  url: {SITE_URL}\nnotify:\n  urls_env: DIGEST_NOTIFY_URLS\n")
+    config = demo_config(
+        tmp_path, DEMO_CONFIG.read_text() + f"site:\n  url: {SITE_URL}\nnotify:\n  urls_env: DIGEST_NOTIFY_URLS\n"
+    )
     monkeypatch.setenv("DIGEST_NOTIFY_URLS", f"json://127.0.0.1:{_free_port()}/hooks/{SECRET}")
 
     assert main(build_args(config=config, output=tmp_path / "site", data=tmp_path / "data")) == 3
@@ -283,8 +285,7 @@ def test_a_build_whose_target_fails_is_degraded_and_says_so_in_run_json(fake_llm
 def test_notify_without_site_url_stops_the_build_before_anything_is_fetched(tmp_path, monkeypatch, capsys):
     from conftest import DEMO_CONFIG
 
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "notify:\n  urls: ['json://127.0.0.1:9/hook']\n")
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text() + "notify:\n  urls: ['json://127.0.0.1:9/hook']\n")
     monkeypatch.delenv("DIGEST_SITE_URL", raising=False)
     assert main(build_args(config=config, output=tmp_path / "site", data=tmp_path / "data")) == 2
     assert "notify needs site.url" in capsys.readouterr().err and not (tmp_path / "site" / DEMO_DATE).exists()

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import pytest
-from conftest import DEMO_SNAPSHOT, build_args
+from conftest import DEMO_SNAPSHOT, build_args, demo_config
 from servers import Server
 
 from digest.config import ArxivConfig, LLMConfig, PapersConfig, TaskModels, resolve_endpoint
@@ -190,8 +190,9 @@ def test_a_replay_without_the_full_texts_says_so(fake_llm, tmp_path):  # P7
 
     from digest.cli import main
 
-    config = tmp_path / "fulltext.yaml"
-    config.write_text(DEMO_CONFIG.read_text().replace("papers:\n", "papers:\n  fulltext: html\n", 1))
+    config = demo_config(
+        tmp_path, DEMO_CONFIG.read_text().replace("papers:\n", "papers:\n  fulltext: html\n", 1), "fulltext.yaml"
+    )
     assert "fulltext: html" in config.read_text()
     assert main(build_args(output=tmp_path / "site", data=tmp_path / "data", config=config)) == 3
     report = json.loads((tmp_path / "data" / DEMO_DATE / "run.json").read_text())

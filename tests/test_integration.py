@@ -5,7 +5,7 @@ import json
 import re
 
 import pytest
-from conftest import DATA, DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page, build_args
+from conftest import DATA, DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page, build_args, demo_config
 from safe_html import assert_safe_html
 
 from digest.cli import main
@@ -87,8 +87,9 @@ def test_call_count_and_report(built):
 
 
 def test_several_drafters_are_synthesized(fake_llm, tmp_path, monkeypatch):
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  commentary:\n    drafters: [d-1, d-2]\n    synthesizer: s-1\n")
+    config = demo_config(
+        tmp_path, DEMO_CONFIG.read_text() + "llm:\n  commentary:\n    drafters: [d-1, d-2]\n    synthesizer: s-1\n"
+    )
     rc = main(build_args(output=tmp_path / "site", config=config))
     html = (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
     assert rc == 0
@@ -99,8 +100,7 @@ def test_several_drafters_are_synthesized(fake_llm, tmp_path, monkeypatch):
 
 
 def test_a_failing_model_degrades_its_sections_visibly(fake_llm, tmp_path, monkeypatch):
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: broken\n")
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: broken\n")
     fake_llm.behaviour["broken"] = "garbage"
     rc = main(build_args(output=tmp_path / "site", config=config))
     page = Page((tmp_path / "site" / DEMO_DATE / "index.html").read_text())
@@ -119,8 +119,7 @@ def test_config_error_exits_2(tmp_path, capsys):
 
 
 def test_an_ungrounded_summary_is_shown_unverified_beside_the_abstract(fake_llm, tmp_path):
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: off-topic\n")
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: off-topic\n")
     fake_llm.behaviour["off-topic"] = "hostile"  # text about nothing in the abstract
     rc = main(build_args(output=tmp_path / "site", config=config))
     html = (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
@@ -157,8 +156,9 @@ def test_an_empty_arxiv_day_is_a_normal_day(fake_llm, tmp_path):  # F10
 
 def _confused_build(fake_llm, tmp_path, mode: str) -> tuple[int, str, dict]:
     """The demo day with review and directions written by a model in `mode`: (exit code, page, digest.json)."""
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: confused\n    directions: confused\n")
+    config = demo_config(
+        tmp_path, DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: confused\n    directions: confused\n"
+    )
     fake_llm.behaviour["confused"] = mode
     rc = main(build_args(output=tmp_path / "site", config=config))
     html = (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
@@ -166,7 +166,9 @@ def _confused_build(fake_llm, tmp_path, mode: str) -> tuple[int, str, dict]:
 
 
 def test_write_ups_naming_another_paper_of_the_day_are_shown_unverified(fake_llm, tmp_path):  # L13 b
-    other = "2604.26942"  # a paper of the demo day: every write-up of the others is filed under the wrong paper
+    other = (
+        "2604.26932"  # a written-up paper of the demo day: every write-up of the others is filed under the wrong paper
+    )
     rc, html, digest = _confused_build(fake_llm, tmp_path, f"wrongpaper:{other}")
     assert rc == 3
     assert_safe_html(html)
@@ -205,8 +207,7 @@ JUNK_OVERVIEW = json.dumps(
 
 
 def test_a_junk_overview_is_sent_back_once_then_shown_unverified(fake_llm, tmp_path):
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: junk\n")
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: junk\n")
     fake_llm.behaviour["junk"] = [f"raw:{JUNK_OVERVIEW}"]
     rc = main(build_args(output=tmp_path / "site", config=config))
     digest = json.loads((tmp_path / "site" / DEMO_DATE / "digest.json").read_text())["digest"]

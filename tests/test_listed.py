@@ -4,15 +4,19 @@ TL;DR written in batches by the triage model, joined by number; a failed batch l
 import json
 import re
 
-from conftest import DEMO_CONFIG, DEMO_DATE, Page, build_args
+from conftest import DEMO_CONFIG, DEMO_DATE, Page, build_args, demo_config
 from safe_html import assert_safe_html
 
 from digest.cli import main
 
 
 def _built(tmp_path, extra: str = ""):
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text().replace("  max: 10\n", extra) if extra.startswith("  ") else DEMO_CONFIG.read_text() + extra)
+    config = demo_config(
+        tmp_path,
+        DEMO_CONFIG.read_text().replace("  max: 10\n", extra)
+        if extra.startswith("  ")
+        else DEMO_CONFIG.read_text() + extra,
+    )
     rc = main(build_args(output=tmp_path / "site", config=config))
     html = (tmp_path / "site" / DEMO_DATE / "index.html").read_text()
     digest = json.loads((tmp_path / "site" / DEMO_DATE / "digest.json").read_text())["digest"]

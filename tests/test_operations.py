@@ -13,7 +13,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args, demo_config
 
 from digest.cli import main
 from digest.commands import run_lock
@@ -62,8 +62,9 @@ def test_a_failed_write_keeps_the_previous_page(fake_llm, tmp_path, monkeypatch,
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("digest.files.os.fsync", full_disk)
-    config = tmp_path / "other.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: another-model\n")
+    config = demo_config(
+        tmp_path, DEMO_CONFIG.read_text() + "llm:\n  models:\n    summary: another-model\n", "other.yaml"
+    )
     assert _build(tmp_path, config=config) == 1
     assert "No space left on device" in capsys.readouterr().err
     assert page.read_bytes() == before
@@ -79,8 +80,7 @@ def test_leftovers_of_a_killed_write_are_cleaned_up(fake_llm, tmp_path):  # O1
 
 
 def test_strict_publishes_nothing_when_degraded(fake_llm, tmp_path, capsys):  # O7, P11
-    config = tmp_path / "broken.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: broken\n")
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text() + "llm:\n  models:\n    overview: broken\n", "broken.yaml")
     fake_llm.behaviour["broken"] = "garbage"
     assert _build(tmp_path, "--strict", config=config) == 1
     err = capsys.readouterr().err.strip().splitlines()

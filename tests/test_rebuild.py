@@ -9,7 +9,7 @@ import json
 import shutil
 import socket
 
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args, demo_config
 
 from digest.cli import main
 from digest.commands import llm_client
@@ -119,8 +119,7 @@ def test_a_rebuild_while_every_feed_fails_keeps_the_days_news(fake_llm, tmp_path
 def test_a_section_the_rebuild_cannot_write_keeps_its_published_version(fake_llm, tmp_path):  # P2
     assert _build(tmp_path) == 0
     before = _day(tmp_path)
-    config = tmp_path / "broken.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: broken\n")
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text() + "llm:\n  models:\n    review: broken\n", "broken.yaml")
     fake_llm.behaviour["broken"] = "garbage"
     assert _rebuild(tmp_path, str(DEMO_SNAPSHOT), config=config) == 3
     after = _day(tmp_path)
@@ -134,8 +133,7 @@ def test_a_section_the_rebuild_cannot_write_keeps_its_published_version(fake_llm
 def test_a_rebuild_with_less_is_refused_unless_replace(fake_llm, tmp_path, capsys):
     assert _build(tmp_path) == 0
     before, pages = (tmp_path / "site" / DEMO_DATE / "index.html").read_bytes(), _paper_pages(tmp_path)
-    config = tmp_path / "fewer.yaml"
-    config.write_text(DEMO_CONFIG.read_text().replace("max: 10", "max: 3"))
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text().replace("max: 10", "max: 3"), "fewer.yaml")
     assert "max: 3" in config.read_text()
     assert _rebuild(tmp_path, str(DEMO_SNAPSHOT), config=config) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]

@@ -7,7 +7,7 @@ import json
 import shutil
 
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page, build_args
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page, build_args, demo_config
 from safe_html import assert_safe_html
 
 from digest.cli import main
@@ -181,8 +181,9 @@ def test_a_build_ranked_by_upvotes_writes_up_the_most_upvoted(fake_llm, tmp_path
             fetched_at=dt.datetime.now(dt.UTC),
         )
     )
-    config = tmp_path / "ranked.yaml"
-    config.write_text(DEMO_CONFIG.read_text().replace("papers:\n", "papers:\n  rank: upvotes\n", 1))
+    config = demo_config(
+        tmp_path, DEMO_CONFIG.read_text().replace("  rank: reader", "  rank: upvotes", 1), "ranked.yaml"
+    )
     assert "rank: upvotes" in config.read_text()
     main(build_args(output=tmp_path / "s", config=config, snapshot=snap))
     digest = json.loads((tmp_path / "s" / DEMO_DATE / "digest.json").read_text())["digest"]

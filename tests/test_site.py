@@ -199,7 +199,9 @@ def test_every_count_agrees_in_number(fake_llm, tmp_path):
     publish(one, site, SiteConfig(inline_max=0))
     texts = _plain_texts(site, "2026-05-01")
     assert "1 paper · 1 news article · 1 topic" in texts["page"] and "1 paper summarized" in texts["page"]
-    assert "1 article across 1 topic" in texts["page"] and "1 story" in texts["page"] and "1 stories" not in texts["page"]
+    assert (
+        "1 article across 1 topic" in texts["page"] and "1 story" in texts["page"] and "1 stories" not in texts["page"]
+    )
     assert "All 1 title" in texts["page"] and "1 paper left out" in texts["page"]
     assert "1 source could not be read" in texts["page"] and "1 LLM call · 1 token" in texts["page"]
     assert "1 paper · 1 news article · 1 topic" in texts["archive"]

@@ -5,7 +5,7 @@ import datetime as dt
 import json
 
 import pytest
-from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page, build_args
+from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, Page, build_args, demo_config
 
 from digest.cli import main
 from digest.config import load_config
@@ -57,8 +57,7 @@ def test_a_number_the_model_skips_is_titled_by_keywords_and_the_catch_all_keeps_
 
 
 def test_the_model_only_names_and_a_failed_naming_call_titles_by_keywords(fake_llm, tmp_path):
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  models:\n    topics: namer\n")
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text() + "llm:\n  models:\n    topics: namer\n")
     fake_llm.behaviour["namer"] = "garbage"
     assert main(build_args(output=tmp_path / "site", config=config)) == 3
     digest = json.loads((tmp_path / "site" / DEMO_DATE / "digest.json").read_text())["digest"]
@@ -82,13 +81,20 @@ def test_a_story_shows_once_with_the_outlets_that_also_covered_it_and_its_discus
     stories = data["digest"]["topics"][0]["articles"]
     lead = stories[0]
     lead["also"] = [{"source": "Example Wire", "title": "Same event, other words", "link": "https://wire.example/x"}]
-    lead["discussion"] = {"source": "Hacker News", "title": lead["title"], "link": "https://news.ycombinator.com/item?id=1"}
+    lead["discussion"] = {
+        "source": "Hacker News",
+        "title": lead["title"],
+        "link": "https://news.ycombinator.com/item?id=1",
+    }
     stored.write_text(json.dumps(data))
     assert main(["render", "--date", DEMO_DATE, "--output", str(site), "--config", str(DEMO_CONFIG)]) == 0
     html = (site / DEMO_DATE / "index.html").read_text()
     assert html.count(lead["title"]) >= 1 and html.count('href="https://wire.example/x"') == 1
     assert 'Also covered by: <a href="https://wire.example/x"' in html
-    assert '<a href="https://news.ycombinator.com/item?id=1" rel="noopener noreferrer">Discussion on Hacker News</a>' in html
+    assert (
+        '<a href="https://news.ycombinator.com/item?id=1" rel="noopener noreferrer">Discussion on Hacker News</a>'
+        in html
+    )
     assert f"{len(stories)} stories from {len(stories) + 1} reports" in Page(html).plain
 
 
@@ -103,11 +109,23 @@ def test_commentary_prompts_name_every_outlet_of_a_story_and_ask_to_keep_disagre
         return article.model_copy(update={"also": [wire]})
 
     monkeypatch.setattr("digest.write.topics.as_article", covered)
-    config = tmp_path / "sources.yaml"
-    config.write_text(DEMO_CONFIG.read_text() + "llm:\n  commentary:\n    drafters: [d-1, d-2]\n    synthesizer: s-1\n")
+    config = demo_config(
+        tmp_path, DEMO_CONFIG.read_text() + "llm:\n  commentary:\n    drafters: [d-1, d-2]\n    synthesizer: s-1\n"
+    )
     assert main(build_args(output=tmp_path / "site", config=config)) == 0
     drafts = [r for r in fake_llm.requests if r["model"] == "d-1"]
     synthesis = [r for r in fake_llm.requests if r["model"] == "s-1" and "<drafts>" in r["messages"][-1]["content"]]
     assert drafts and synthesis
     assert all("also reported by Example Wire" in r["messages"][-1]["content"] for r in drafts + synthesis)
     assert all("say that the analysts disagree" in r["messages"][-1]["content"] for r in synthesis)
+
+
+def test_an_empty_list_of_names_is_a_failed_naming_and_keyword_titles_keep_the_stories_spelling(fake_llm, tmp_path):
+    fake_llm.behaviour["namer"] = 'raw:{"topics": []}'  # what the embedded model answered on the demo day
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text() + "llm:\n  models:\n    topics: namer\n")
+    assert main(build_args(output=tmp_path / "site", config=config)) == 3
+    digest = json.loads((tmp_path / "site" / DEMO_DATE / "digest.json").read_text())["digest"]
+    assert digest["topic_plan_status"] == "unavailable" and not any(t["named"] for t in digest["topics"])
+    words = [w for t in digest["topics"] for w in t["title"].replace(" and ", ", ").split(", ")]
+    assert "AI" in words or "OpenAI" in words or "GPT" in words  # as the stories write them, not "Ai"
+    assert not [w for w in words if w[:1].islower()]

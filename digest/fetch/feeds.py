@@ -3,7 +3,9 @@
 A 200 that is not a feed is a failure, a valid feed with no items is empty. Only items published
 in the configured window before the digest date are kept, newest first, at most `max_per_feed` per
 feed; undated items count as fetched now. The same event from several feeds is merged into one
-story later (digest.select.stories), so every source is kept here.
+story later (digest.select.stories), so every source is kept here. A Reddit link post of a comment
+feed links the page it shares, with its thread as `comments` (`linked_page`), so that it becomes the
+discussion of the story at that page.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import feedparser
+import lxml.etree as etree  # a module import: type checkers do not find the compiled etree in lxml
+import lxml.html
 
 from digest.config import FeedConfig, NewsConfig
 from digest.fetch.feedtypes import entries
@@ -42,6 +46,7 @@ class FeedError(SourceError):
 # A DOCTYPE's internal subset declares entities: the way to billion-laughs and external-entity
 # attacks, and never needed by a real feed. It is cut before parsing, so its entities stay literal.
 _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE([^\[>]{0,500})\[.*?\]\s*>", re.S | re.I)
+_LINK_ANCHOR = etree.XPath("//a[normalize-space(.)='[link]']/@href")
 
 
 # The source's check and parse_feed read the same body right after each other: parse it once.
@@ -64,27 +69,46 @@ def parse_feed(body: bytes, feed: FeedConfig, fetched_at: dt.datetime) -> list[A
         log.warning("feed %s is not well-formed XML, read leniently: %s", feed.name, parsed.get("bozo_exception"))
     articles = []
     for entry in entries(parsed):
-        link = _web_link(entry.get("link", "")) or ""  # kept without a link when it is none
+        thread = _web_link(entry.get("link", "")) or ""  # kept without a link when it is none
         title_is_html = entry.get("title_detail", {}).get("type", "text/html") != "text/plain"
         title = clean_text(entry.get("title", ""), TITLE_CHARS, html_markup=title_is_html)
         if not title:
             continue
+        page = linked_page(entry.get("summary", ""), thread) if feed.kind == "comment" else None
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         published = dt.datetime.fromtimestamp(calendar.timegm(stamp), dt.UTC) if stamp else fetched_at
         articles.append(
             Article(
-                id=hashlib.sha256(f"{feed.name}\n{entry.get('id') or link or title}".encode()).hexdigest()[:16],
+                id=hashlib.sha256(f"{feed.name}\n{entry.get('id') or thread or title}".encode()).hexdigest()[:16],
                 source=feed.name,
                 kind=feed.kind,
                 title=title,
-                link=link,
+                link=page or thread,
                 published=min(published, fetched_at),  # a future date is a feed error, not news
                 summary=clean_text(entry.get("summary", ""), SUMMARY_CHARS),
                 instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
-                comments=_web_link(entry.get("comments", "")),
+                comments=(thread or None) if page else _web_link(entry.get("comments", "")),
             )
         )
     return articles
+
+
+def linked_page(markup: str, thread: str) -> str | None:
+    """The page a Reddit link post links to: the web URL of the `[link]` anchor in the item's content
+    `markup`, when it is not the item's `thread` itself (a self post's anchor is); None without one.
+
+    Reddit's feeds (RSS 2.0 and Atom) give the comment thread as an item's link and the linked page only
+    there, so the item can be the discussion of the story at that page.
+    """
+    if "[link]" not in markup:  # most items of most feeds: no parse
+        return None
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent=True)
+    except (etree.ParserError, ValueError):
+        return None
+    hrefs = _LINK_ANCHOR(root)
+    page = _web_link(hrefs[0]) if hrefs else None
+    return page if page != thread else None
 
 
 def _web_link(url: object) -> str | None:

@@ -72,6 +72,7 @@ class FeedInfo:
 # reads the site's URL back from it.
 DAY_FEED = FeedInfo("feed.xml", SITE_TITLE, "New arXiv papers and AI news, every day", names="")
 PAPER_FEED = FeedInfo("papers.xml", f"{SITE_TITLE}: papers", "Every paper written up, in plain language")
+FOR_YOU_FEED = FeedInfo("for-you.xml", f"{SITE_TITLE}: for you", "The papers closest to your reader profile, and why")
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class PaperEntry:
     summary: str  # the plain-language summary, or the abstract when the summary is not "ok"
     categories: tuple[str, ...]  # arXiv categories, the primary one first
     generated_at: dt.datetime  # the day's: the entry's time, unless the published feed keeps an older one
-    why: str = ""  # why the reader's profile chose it (the "For you" feed); "" in papers.xml
+    why: str = ""  # why the reader's profile chose it (for-you.xml shows it); "" without a profile
 
     @classmethod
     def of(cls, digest: Digest, writeup: PaperWriteup) -> PaperEntry:
@@ -95,7 +96,8 @@ class PaperEntry:
         text = summary.summary if writeup.summary.status == "ok" and summary else f"arXiv abstract: {paper.summary}"
         primary = [paper.primary_category] if paper.primary_category else []
         categories = tuple(dict.fromkeys(primary + paper.categories))  # once each, the primary first
-        return cls(digest.date, paper.arxiv_id, paper.title, text, categories, digest.generated_at)
+        why = writeup.relevance.why if writeup.relevance else ""
+        return cls(digest.date, paper.arxiv_id, paper.title, text, categories, digest.generated_at, why)
 
 
 def paper_entries(digest: Digest) -> list[PaperEntry]:

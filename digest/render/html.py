@@ -4,7 +4,8 @@ safe_url(), stable anchors and file names, and the links from a commentary's or 
 citations ([n]) to what they cite.
 
 The stylesheet is inlined and allowed by its hash in the Content-Security-Policy, so every page is
-one self-contained file that loads nothing.
+one self-contained file that loads nothing. The one exception is the search page (render_search_page),
+which loads Pagefind's UI and index from the site (digest.render.search).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import functools
 import hashlib
 import re
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 
 import cmarkgfm
@@ -315,15 +316,18 @@ def _sha256(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
-@functools.cache  # the same two answers for every page of a run
-def stylesheet(script: str | None = None) -> tuple[Markup, str]:
+@functools.cache  # the same few answers for every page of a run
+def stylesheet(script: str | None = None, search: bool = False) -> tuple[Markup, str]:
     """The inline stylesheet and the Content-Security-Policy that allows exactly it and, when
-    given, exactly the inline `script` (both by hash); nothing else may load or run."""
-    css = _asset("digest.css")
+    given, exactly the inline `script` (both by hash); nothing else may load or run. A page with
+    the `search` box (searchbox.html.j2) gets its style, and may submit a form to the site itself:
+    the box is a GET form to search.html, which works with JavaScript off."""
+    css = _asset("digest.css") + (_asset("search.css") if search else "")
     scripts = f"script-src 'sha256-{_sha256(script)}'; " if script else ""
+    form = "'self'" if search else "'none'"
     csp = (
         f"default-src 'none'; style-src 'sha256-{_sha256(css)}'; {scripts}img-src 'self'; "
-        "base-uri 'none'; form-action 'none'"
+        f"base-uri 'none'; form-action {form}"
     )
     return Markup(css), csp
 
@@ -341,7 +345,7 @@ def render_page(
     1,000 papers the page weighs about 2.3 MB instead of 10.9 MB (bench/render.py).
     """
     script = _asset("filter.js")
-    css, csp = stylesheet(script)
+    css, csp = stylesheet(script, search=True)
     slugs = topic_anchors([t.title for t in digest.topics])
     return (
         environment()
@@ -350,6 +354,7 @@ def render_page(
             d=digest,
             css=css,
             csp=csp,
+            root="../",
             script=Markup(script),
             previous=previous,
             following=following,
@@ -361,8 +366,15 @@ def render_page(
             overview_cites=overview_cites(digest, slugs),
             overview_links=[a.link for t in digest.topics for a in t.articles]
             + [w.paper.abs_url for w in digest.papers],
+            for_you=for_you(digest),
         )
     )
+
+
+def for_you(digest: Digest) -> list[PaperWriteup]:
+    """The written-up papers a reader profile scored, closest first: the "For you" section."""
+    scored = [w for w in digest.papers if w.relevance is not None]
+    return sorted(scored, key=lambda w: -w.relevance.relevance if w.relevance else 0.0)
 
 
 def render_paper_page(digest: Digest, writeup: PaperWriteup) -> str:
@@ -370,3 +382,34 @@ def render_paper_page(digest: Digest, writeup: PaperWriteup) -> str:
     summary, review and research directions unfolded, with links back to the day and the archive."""
     css, csp = stylesheet()
     return environment().get_template("paper.html.j2").render(d=digest, w=writeup, css=css, csp=csp)
+
+
+# What Pagefind's UI needs, found in Chromium (tests/test_search.py fails on any CSP violation): its
+# script and stylesheet from the site ('self'), WebAssembly compiled from the index it fetches
+# ('wasm-unsafe-eval', which allows no eval of JavaScript), the index files (connect-src), its web
+# worker (worker-src) and its stylesheet's icon, a data: image (inert, as is the page's empty icon).
+# Its own form never submits (it searches as one types): form-action 'none'.
+SEARCH_POLICY = (
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'sha256-{css}'; "
+    "img-src 'self' data:; connect-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'"
+)
+SEARCH_SCRIPT = "search.js"  # ours, beside search.html: it starts Pagefind's UI on the query in ?q=
+
+
+def render_search_page(bundles: Sequence[str]) -> str:
+    """The complete HTML of `search.html`, at the top of the site: Pagefind's UI over the index
+    `bundles`, folders relative to the site's top ('pagefind/2026/'), newest first: the first one's
+    UI is loaded and the others merged into it. It runs the query of its `?q=` parameter, which the
+    search box of the day and archive pages sends. Without JavaScript, or opened as a file (the
+    browser then fetches no index), the page says so."""
+    css, _ = stylesheet(search=True)
+    return (
+        environment()
+        .get_template("search.html.j2")
+        .render(bundles=bundles, css=css, csp=SEARCH_POLICY.format(css=_sha256(css)), script=SEARCH_SCRIPT)
+    )
+
+
+def search_script() -> str:
+    """The text of SEARCH_SCRIPT, written beside search.html (the page allows scripts of the site only)."""
+    return _asset(SEARCH_SCRIPT)

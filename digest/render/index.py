@@ -66,10 +66,14 @@ MIGRATIONS = (
     # hand meanwhile would be left behind.
     "DELETE FROM days",
     "DELETE FROM writeups",
+    # for-you.xml: why the reader profile chose a paper; every day is read again to fill it.
+    "ALTER TABLE papers ADD COLUMN why TEXT NOT NULL DEFAULT ''",
+    "DELETE FROM days",
+    "DELETE FROM writeups",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 _COLUMNS = ", ".join(f.name for f in dataclasses.fields(ArchiveDay))
-_PAPER_COLUMNS = "date, arxiv_id, title, summary, categories, generated_at"
+_PAPER_COLUMNS = "date, arxiv_id, title, summary, categories, generated_at, why"
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # another process holds the file: not damage
 
 
@@ -206,7 +210,7 @@ class ArchiveIndex:
             [(date.isoformat(), arxiv_id, hashed) for date, arxiv_id, hashed in writeups(digest)],
         )
         self._db.executemany(
-            f"INSERT INTO papers (position, {_PAPER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO papers (position, {_PAPER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (n, *(_column(getattr(e, c)) for c in _PAPER_COLUMNS.split(", ")))
                 for n, e in enumerate(paper_entries(digest))
@@ -236,13 +240,15 @@ class ArchiveIndex:
         )
         return [_day(row) for row in rows]
 
-    def papers(self, days: int, limit: int) -> list[PaperEntry]:
+    def papers(self, days: int, limit: int, chosen: bool = False) -> list[PaperEntry]:
         """The papers written up on the newest `days` days of the archive, newest day first and each
-        day's in page order; at most `limit` of them."""
+        day's in page order; at most `limit` of them; with `chosen`, only those a reader profile
+        scored (with a `why`)."""
         rows = self._db.execute(
             f"SELECT {_PAPER_COLUMNS} FROM papers"
             " WHERE date >= (SELECT min(date) FROM (SELECT date FROM days ORDER BY date DESC LIMIT ?))"
-            " ORDER BY date DESC, position LIMIT ?",
+            + (" AND why != ''" if chosen else "")
+            + " ORDER BY date DESC, position LIMIT ?",
             (days, limit),
         )
         return [_paper(row) for row in rows]
@@ -333,7 +339,7 @@ def _day(row: tuple) -> ArchiveDay:
 
 def _paper(row: tuple) -> PaperEntry:
     """The PaperEntry of a row of _PAPER_COLUMNS."""
-    date, arxiv_id, title, summary, categories, generated_at = row
+    date, arxiv_id, title, summary, categories, generated_at, why = row
     return PaperEntry(
         date=dt.date.fromisoformat(date),
         arxiv_id=arxiv_id,
@@ -341,4 +347,5 @@ def _paper(row: tuple) -> PaperEntry:
         summary=summary,
         categories=tuple(json.loads(categories)),
         generated_at=dt.datetime.fromisoformat(generated_at),
+        why=why,
     )

@@ -2,7 +2,7 @@
 
 Everything a publication changes is first written under temporary names: the day's new folder
 `.<date>.partial/` (digest.json, index.html, papers/), the neighbouring days' pages, the archive
-and the feeds (feed.xml, papers.xml). Only when every write has succeeded is it switched in: the
+and the feeds (feed.xml, papers.xml, for-you.xml). Only when every write has succeeded is it switched in: the
 day's folder in one step (files.exchange), then each other file by a rename. A publication that
 fails (a full disk) or is killed leaves the published site as it was, plus temp files the next run
 removes; a reader never sees a day whose page, paper pages and digest.json disagree.
@@ -34,6 +34,7 @@ from digest.models import Digest
 from digest.render.feeds import (
     DAY_FEED,
     FEED_ENTRIES,
+    FOR_YOU_FEED,
     PAPER_FEED,
     PAPER_FEED_DAYS,
     PAPER_FEED_ENTRIES,
@@ -256,11 +257,12 @@ def _write_site(
     base = feed_base(output, site)
     days = render_feed(index.days(limit=FEED_ENTRIES), base, published_entries(output / DAY_FEED.path))
     staged.write(output / DAY_FEED.path, days)
-    papers = index.papers(PAPER_FEED_DAYS, PAPER_FEED_ENTRIES)
-    staged.write(
-        output / PAPER_FEED.path,
-        render_paper_feed(papers, base, PAPER_FEED, published_entries(output / PAPER_FEED.path)),
-    )
+    for feed, chosen in ((PAPER_FEED, False), (FOR_YOU_FEED, True)):
+        papers = index.papers(PAPER_FEED_DAYS, PAPER_FEED_ENTRIES, chosen)
+        if chosen and not papers:  # no reader profile in the newest days: no "For you" feed
+            staged.remove(output / feed.path)
+            continue
+        staged.write(output / feed.path, render_paper_feed(papers, base, feed, published_entries(output / feed.path)))
 
 
 def feed_base(output: Path, site: SiteConfig) -> str | None:

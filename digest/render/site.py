@@ -32,7 +32,7 @@ from digest.render import wording
 from digest.render.html import environment, stylesheet
 from digest.words import plural
 
-SCHEMA_VERSION = 2  # bump when a field of Digest changes meaning or disappears, and add its upgrade
+SCHEMA_VERSION = 3  # bump when a field of Digest changes meaning or disappears, and add its upgrade
 DAY_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}")
 LATEST_DAYS = 30  # the days the archive's index page lists; a larger archive also has a page per year
 HEADLINES = (3, 2)  # the archive shows the titles of a day's first 3 papers and first 2 topics
@@ -108,9 +108,17 @@ def _points_and_paragraphs(digest: dict) -> dict:
     return digest
 
 
+def _stories_and_profile(digest: dict) -> dict:
+    """Schema version 2 -> 3: the news became stories (an article may list `also` and a
+    `discussion`), `topic_plan_status` says whether the model named the topics (not whether it
+    grouped them), and the day gained `listed` and each paper a `relevance`: all optional, so a
+    version 2 digest reads as it is (its topics were grouped by the model)."""
+    return digest
+
+
 # UPGRADES[n] takes the "digest" of a digest.json of schema version n to version n + 1 (read only:
 # the file keeps its version until the day is published again). Append only; never edit one.
-UPGRADES = {1: _points_and_paragraphs}
+UPGRADES = {1: _points_and_paragraphs, 2: _stories_and_profile}
 
 
 def upgrade(payload: dict) -> dict:
@@ -251,7 +259,7 @@ def render_archive_index(latest: Sequence[ArchiveDay], years: Mapping[int, int])
     """The archive's `index.html`: the `latest` days (newest first) with counts and top headlines;
     when the archive is `paged`, first a line of its `years` (year -> number of days), newest first,
     each linking to its year page."""
-    css, csp = stylesheet()
+    css, csp = stylesheet(search=True)
     return (
         environment()
         .get_template("archive.html.j2")
@@ -271,7 +279,7 @@ def render_archive_index(latest: Sequence[ArchiveDay], years: Mapping[int, int])
 def render_archive_year(year: int, days: Sequence[ArchiveDay], years: Sequence[int]) -> str:
     """The page of one `year` (year_page): its `days` (newest first) under a heading per month,
     linked to the neighbouring years among `years` (every year of the archive) and the index page."""
-    css, csp = stylesheet()
+    css, csp = stylesheet(search=True)
     earlier, later = [y for y in years if y < year], [y for y in years if y > year]
     months = [(month, list(group)) for month, group in groupby(days, key=lambda d: d.date.replace(day=1))]
     return (

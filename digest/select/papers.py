@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel
 
 from digest.config import PapersConfig
-from digest.models import Covered, Digest, Paper
+from digest.models import Covered, Digest, Paper, Relevance
 
 REPLACEMENTS = ("replace", "replace-cross")
 
@@ -28,6 +28,9 @@ class Selection(BaseModel):
     updated: list[Paper]  # replacements, listed without write-ups
     covered: list[Covered]  # written up in an earlier digest, abstract unchanged
     filtered_out: int  # dropped by the keyword filters
+    # arXiv id -> closeness to the reader profile, for every candidate (digest.select.rank); None
+    # without a profile or with an empty one
+    relevance: dict[str, Relevance] | None = None
 
 
 def abstract_hash(paper: Paper) -> str:

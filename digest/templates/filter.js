@@ -17,8 +17,9 @@
   box.appendChild(count);
   box.hidden = false;
   var entries = null;
-  var all = document.querySelector("details.all-papers");
+  var all = null;  // the folded whole-day list, below the script: found at the first keystroke
   function read() {
+    all = document.querySelector("details.all-papers");
     return Array.prototype.map.call(document.querySelectorAll("article.paper, li.listed"), function (paper) {
       var link = document.querySelector('#contents a[href="#' + paper.id + '"]');
       return { paper: paper, text: paper.textContent.toLowerCase(), item: link ? link.parentNode : null,

@@ -40,7 +40,8 @@ def _topic(title: str, description: str, cluster: StoryCluster) -> Topic:
 def _keyword_topic(cluster: StoryCluster) -> Topic:
     if cluster.catch_all or not cluster.keywords:
         return _topic(LEFTOVER_TITLE, LEFTOVER_DESCRIPTION, cluster)
-    return _topic(keyword_title(cluster), f"Stories about {', '.join(cluster.keywords)}.", cluster)
+    topic = _topic(keyword_title(cluster), f"Stories about {', '.join(cluster.keywords)}.", cluster)
+    return topic.model_copy(update={"named": False})
 
 
 def named_topics(names: TopicNames, clusters: list[StoryCluster]) -> list[Topic]:
@@ -84,7 +85,10 @@ async def name_topics(clusters: list[StoryCluster], desk: Desk) -> Grouping:
         )
     except LLMError:
         return Grouping(topics=[_keyword_topic(c) for c in clusters], status="unavailable")
-    return Grouping(topics=named_topics(done.value, clusters))
+    topics = named_topics(done.value, clusters)
+    # Not one usable name (a small model answering an empty list): as if the call had failed.
+    unnamed = all(not t.named for t, c in zip(topics, clusters, strict=True) if not c.catch_all and c.keywords)
+    return Grouping(topics=topics, status="unavailable" if unnamed else "ok")
 
 
 def article_text(article: Article) -> str:

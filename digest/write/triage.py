@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from digest.config import PapersConfig
 from digest.llm.prompts import load_prompt
-from digest.models import Paper, Ranking, TriageScores
+from digest.models import Paper, Ranking, Relevance, TriageScores
 from digest.write.section import Desk, in_batches
 
+EMPTY_PROFILE = "the reader profile is empty: set reader.library, papers, authors or interests"
 ABSTRACT_CHARS = 700  # enough to judge a paper; keeps a 25-paper batch near 5,000 prompt tokens
 
 
@@ -30,10 +31,24 @@ async def _score_batch(batch: list[Paper], desk: Desk) -> dict[str, int]:
     return scores
 
 
-def rank_without_model(papers: list[Paper], cfg: PapersConfig, upvotes: dict[str, int] | None = None) -> Ranking | None:
+def rank_without_model(
+    papers: list[Paper],
+    cfg: PapersConfig,
+    upvotes: dict[str, int] | None = None,
+    relevance: dict[str, Relevance] | None = None,
+) -> Ranking | None:
     """The Ranking of `papers` (announcement order in) when no model is needed: every candidate
-    fits, `cfg.rank` is announcement order, or upvotes order them (arXiv id -> Hugging Face upvotes;
-    None when the listing failed). None when the triage model must score them."""
+    fits, `cfg.rank` is announcement order, upvotes order them (arXiv id -> Hugging Face upvotes;
+    None when the listing failed), or the reader profile does (`relevance`, arXiv id -> Relevance;
+    None for an empty profile, which falls back to triage). None when the triage model must score them."""
+    if cfg.rank == "reader" and relevance is not None:
+        ranked = sorted(papers, key=lambda p: -relevance[p.arxiv_id].relevance)  # stable: ties keep announcement order
+        return Ranking(
+            papers=ranked[: cfg.max],
+            method=f"the {min(cfg.max, len(papers))} closest to your reader profile of {len(papers)}",
+        )
+    if cfg.rank == "reader" and len(papers) <= cfg.max:
+        return Ranking(papers=papers, method=f"announcement order ({EMPTY_PROFILE})")
     if cfg.rank == "announcement" or len(papers) <= cfg.max:
         return Ranking(papers=papers[: cfg.max])
     if cfg.rank == "upvotes":
@@ -47,17 +62,22 @@ def rank_without_model(papers: list[Paper], cfg: PapersConfig, upvotes: dict[str
 
 
 async def rank_papers(
-    papers: list[Paper], cfg: PapersConfig, desk: Desk, upvotes: dict[str, int] | None = None
+    papers: list[Paper],
+    cfg: PapersConfig,
+    desk: Desk,
+    upvotes: dict[str, int] | None = None,
+    relevance: dict[str, Relevance] | None = None,
 ) -> Ranking:
     """At most `cfg.max` of `papers` (announcement order in), best first when ranking applies:
-    by `upvotes` (rank_without_model) or by the triage model's scores in batches."""
-    ranking = rank_without_model(papers, cfg, upvotes)
+    by `upvotes` or `relevance` (rank_without_model) or by the triage model's scores in batches."""
+    ranking = rank_without_model(papers, cfg, upvotes, relevance)
     if ranking is not None:
         return ranking
     model = desk.endpoint.models.triage
     scores, errors, batches = await in_batches(lambda batch: _score_batch(batch, desk), papers, cfg.triage_batch)
     ranked = sorted(papers, key=lambda p: -scores.get(p.arxiv_id, 0))  # stable: ties keep announcement order
     error = f"{len(errors)} of {batches} triage batches failed: {errors[0]}" if errors else None
-    return Ranking(
-        papers=ranked[: cfg.max], method=f"the {cfg.max} best of {len(papers)} as scored by {model}", error=error
-    )
+    method = f"the {cfg.max} best of {len(papers)} as scored by {model}"
+    if cfg.rank == "reader":  # an empty profile
+        method += f" ({EMPTY_PROFILE})"
+    return Ranking(papers=ranked[: cfg.max], method=method, error=error)
