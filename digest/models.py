@@ -377,6 +377,7 @@ class Ranking(BaseModel):
     papers: list[Paper]
     method: str = "announcement order"
     error: str | None = None  # the ranking was incomplete (a failed listing or triage batch)
+    relevance: dict[str, Relevance] | None = None  # the reader relevance it ranked by, after a re-rank
 
 
 class Digest(BaseModel):

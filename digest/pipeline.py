@@ -157,7 +157,7 @@ async def _papers(snapshot: Snapshot, selection: Selection, config: Config, desk
     """Ranking, full texts (when configured), then every chosen paper's write-up at once; none while
     the ranking waits for a batch (the papers it would choose are not known yet)."""
     ranking, waiting = await watched(
-        rank_papers(selection.candidates, config.papers, desk, snapshot.upvotes, selection.relevance)
+        rank_papers(selection.candidates, config.papers, desk, snapshot.upvotes, selection.relevance, config.reader)
     )
     if waiting:
         return _Papers(ranking, [], [])
@@ -175,7 +175,7 @@ async def _papers(snapshot: Snapshot, selection: Selection, config: Config, desk
     async def one(paper: Paper) -> PaperWriteup:
         nonlocal done
         writeup = await write_paper(paper, desk, snapshot.papers)
-        writeup.relevance = (selection.relevance or {}).get(paper.arxiv_id)
+        writeup.relevance = (ranking.relevance or selection.relevance or {}).get(paper.arxiv_id)
         done += 1
         deps.progress.paper_written(done, len(papers), desk.llm.usage)
         return writeup
@@ -206,7 +206,7 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
         overview = Section[Overview](status="ok", content=Overview(paragraphs=[QUIET_DAY]))
     written, listed_error = await tldrs
     chosen = {w.paper.arxiv_id for w in papers.writeups}
-    relevance = selection.relevance or {}
+    relevance = papers.ranking.relevance or selection.relevance or {}
     listed = [
         Listed(
             paper=p, tldr=written.get(p.arxiv_id), written_up=p.arxiv_id in chosen, relevance=relevance.get(p.arxiv_id)

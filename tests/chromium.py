@@ -1,5 +1,6 @@
 """Debian's headless Chromium for the browser tests: where it is, how it starts with no network,
-and opening a page with its console errors and requests recorded."""
+opening a page with its console errors and requests recorded, and axe-core's WCAG 2.1 A/AA check
+(the engine's own build, shipped in axe-playwright-python)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,20 @@ def open_page(browser, where: Path | str, color_scheme="light"):
     page.on("request", lambda req: requests.append(req.url))
     page.goto(where.as_uri() if isinstance(where, Path) else where)
     return page, errors, requests
+
+
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA violations on the open `page`, every <details> opened first (the
+    folded reviews and lists are checked too), one line each: rule (impact): help at the first targets."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    for details in page.locator("details").all():
+        details.evaluate("d => d.open = true")
+    results = Axe().run(page, options=WCAG_21_AA)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(str(n['target']) for n in v['nodes'][:3])}"
+        for v in results.response["violations"]
+    ]

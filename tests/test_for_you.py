@@ -56,3 +56,19 @@ def test_a_malformed_library_stops_the_build_naming_file_and_line(fake_llm, tmp_
     assert main(build_args(output=tmp_path / "site", config=config)) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "library.bib:5" in err and not fake_llm.requests  # before any request, the preflight included
+
+
+def test_rerank_lets_the_triage_model_score_the_closest_against_the_interests(fake_llm, tmp_path):
+    config = demo_config(tmp_path, DEMO_CONFIG.read_text().replace("reader:\n", "reader:\n  rerank: true\n"))
+    assert main(build_args(output=tmp_path / "site", config=config)) == 0
+    asked = [
+        r for r in fake_llm.requests if "The reader cares about: agents; reasoning" in r["messages"][-1]["content"]
+    ]
+    assert len(asked) == 1  # the 20 closest (twice papers.max) in one batch of 25
+    digest = json.loads((tmp_path / "site" / DEMO_DATE / "digest.json").read_text())["digest"]
+    # The fake rates titles with "agent" 9 and the others 3, by number: each why says what it gave.
+    for entry in digest["listed"]:
+        score = 9 if "agent" in entry["paper"]["title"].lower() else 3
+        assert entry["relevance"]["why"].endswith(f"gpt-4o-mini rates it {score}/10 for your interests"), entry
+    agents = [e for e in digest["listed"] if "agent" in e["paper"]["title"].lower()]
+    assert agents and all(e["written_up"] for e in agents)  # rated 9, they are among the 10 written up

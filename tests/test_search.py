@@ -16,7 +16,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from chromium import open_page
+from chromium import axe_violations, open_page
 from conftest import DEMO_CONFIG, DEMO_DATE, DEMO_SNAPSHOT, build_args
 from fake_llm import FakeLLM
 from safe_html import assert_safe_html
@@ -212,3 +212,12 @@ def test_the_safety_check_accepts_only_the_search_box():
             assert_safe_html(head + bad + "</body></html>")
     with pytest.raises(AssertionError, match="form-action"):
         assert_safe_html(head.replace("'self'\"", '*"') + box + "</body></html>")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_search_page_with_its_results_has_no_accessibility_violations(site, served, browser, scheme):
+    pytest.importorskip("axe_playwright_python.sync_playwright")
+    paper = _earlier_paper(site)
+    page, errors, _ = open_page(browser, f"{served}search.html?q={paper.title}", color_scheme=scheme)
+    _results(page)
+    assert axe_violations(page) == [] and errors == []

@@ -54,7 +54,7 @@ class ReaderConfig(Strict):
     authors: list[str] = []  # followed authors, any name order ("Smith, J." or "John Smith")
     interests: str | None = None  # free text: one interest per line, or separated by ";" or ","
     avoid: str | None = None  # free text, same form: what to push down
-    rerank: bool = False  # let a model re-rank the best candidates (the pipeline passes it in)
+    rerank: bool = False  # with papers.rank: reader, the triage model re-ranks the closest (digest.write.rerank)
     embeddings: Annotated[str | None, AfterValidator(_embedding_model)] = None  # beside TF-IDF; None: lexical only
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from digest.config import PapersConfig
 from digest.llm.prompts import load_prompt
 from digest.models import Paper, Ranking, Relevance, TriageScores
+from digest.select.reader import ReaderConfig
+from digest.write.rerank import rerank
 from digest.write.section import Desk, in_batches
 
 EMPTY_PROFILE = "the reader profile is empty: set reader.library, papers, authors or interests"
@@ -67,12 +69,17 @@ async def rank_papers(
     desk: Desk,
     upvotes: dict[str, int] | None = None,
     relevance: dict[str, Relevance] | None = None,
+    reader: ReaderConfig | None = None,
 ) -> Ranking:
     """At most `cfg.max` of `papers` (announcement order in), best first when ranking applies:
-    by `upvotes` or `relevance` (rank_without_model) or by the triage model's scores in batches."""
+    by `upvotes` or `relevance` (rank_without_model; re-ranked by the triage model first when
+    `reader.rerank`, digest.write.rerank) or by the triage model's scores in batches."""
+    error = None
+    if cfg.rank == "reader" and relevance is not None and reader is not None and reader.rerank:
+        relevance, error = await rerank(papers, relevance, reader, cfg, desk)
     ranking = rank_without_model(papers, cfg, upvotes, relevance)
     if ranking is not None:
-        return ranking
+        return ranking.model_copy(update={"relevance": relevance, "error": error})
     model = desk.endpoint.models.triage
     scores, errors, batches = await in_batches(lambda batch: _score_batch(batch, desk), papers, cfg.triage_batch)
     ranked = sorted(papers, key=lambda p: -scores.get(p.arxiv_id, 0))  # stable: ties keep announcement order
