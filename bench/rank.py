@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from digest.fetch.arxiv import split_id
 from digest.fetch.text import clean_text
 from digest.models import Paper, arxiv_links
+from digest.select import stories
 from digest.select.rank import paper_text, score_papers, svm_margins, vectorizer
 from digest.select.reader import FollowedAuthors, LibraryItem, Profile
 
@@ -122,7 +123,7 @@ def mean_similarity(library: list[Paper], candidates: list[Paper]) -> np.ndarray
 
 def default(embeddings: str | None):
     def rank(library: list[Paper], candidates: list[Paper]) -> np.ndarray:
-        scores = score_papers(candidates, profile_of(library), embeddings) or {}
+        scores = score_papers(candidates, profile_of(library), stories.embed if embeddings else None) or {}
         return np.array([scores[p.arxiv_id].relevance for p in candidates])
 
     return rank

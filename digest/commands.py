@@ -40,6 +40,7 @@ from digest.fetch.store import SnapshotStore
 from digest.files import remove_partial_files
 from digest.llm.cache import AnswerCache
 from digest.llm.client import LLMClient, LLMError, PreflightError
+from digest.llm.embeddings import Embedder
 from digest.llm.local import EmbeddedModelError, embedded_server
 from digest.llm.policy import Budget
 from digest.llm.prompts import load_prompt
@@ -49,6 +50,7 @@ from digest.progress import LiveReporter, Reporter
 from digest.render.publish import render_site
 from digest.render.search import index_site
 from digest.render.site import json_schema
+from digest.select.reader import EMBEDDED
 from digest.serve import serve
 from digest.words import plural
 
@@ -183,7 +185,10 @@ def run_build(args: argparse.Namespace) -> int:
         endpoint, concurrency = start_endpoint(stack, config, data / "llama-server.log")
         progress = LiveReporter(args.console) if args.console else Reporter()
         stack.callback(progress.close)
+        wanted = {config.reader.embeddings, config.news.embeddings} - {None, EMBEDDED}
+        embedder = stack.enter_context(Embedder(endpoint, cache, timeout=config.llm.timeout)) if wanted else None
         deps = Deps(
+            embedder=embedder,
             batch=batch,
             batch_wait=config.llm.batch_wait if args.wait else 0.0,
             source=source,

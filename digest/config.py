@@ -132,6 +132,7 @@ class NewsConfig(Strict):
     max_per_feed: int = Field(default=10, ge=1)
     max_articles: int = Field(default=60, ge=1)
     feeds: list[FeedConfig] = []
+    embeddings: str | None = None  # clustering topics by the endpoint's model (/v1/embeddings); None: WordLlama
 
 
 class FetchConfig(Strict):

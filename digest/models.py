@@ -401,6 +401,7 @@ class Digest(BaseModel):
     listed: list[Listed] = []  # every candidate paper of the day, in announcement order
     listed_error: str | None = None  # TL;DR batches that failed (their papers are listed without one)
     listed_model: str | None = None  # the model that wrote the TL;DRs
+    embedding_error: str | None = None  # an endpoint's embeddings failed: what fell back to what
 
     @property
     def article_count(self) -> int:

@@ -33,6 +33,7 @@ from digest.files import write_atomic
 from digest.llm.batch import ProviderBatches, deferred_requests, run_batched
 from digest.llm.client import LLMClient
 from digest.llm.deferral import watched
+from digest.llm.embeddings import Embedder, EmbeddingError
 from digest.llm.request import Request
 from digest.models import (
     Article,
@@ -47,6 +48,7 @@ from digest.models import (
     Section,
     Snapshot,
     SourceStatus,
+    Usage,
 )
 from digest.progress import Reporter
 from digest.rebuild import keep_published, shortfall, unchanged_since
@@ -54,12 +56,11 @@ from digest.render.index import writeups_before
 from digest.render.publish import stage_day
 from digest.render.search import SearchIndexError, index_site
 from digest.render.site import read_published
-from digest.report import failures, report_json, run_report
-from digest.select.clusters import StoryCluster, cluster_stories
+from digest.report import failures, log_fetched, report_json, run_report
+from digest.select.news import embedding, stories_of
 from digest.select.papers import Selection, select_papers
 from digest.select.rank import score_papers
 from digest.select.reader import Profile, load_profile
-from digest.select.stories import merge_stories, newest
 from digest.words import plural
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
@@ -83,6 +84,8 @@ class Deps:
     data: Path  # what the operator keeps: raw responses, caches, the run records (run.json)
     pacer: Pacer
     progress: Reporter = field(default_factory=Reporter)
+    embedder: Embedder | None = None  # the endpoint's /v1/embeddings, when reader or news.embeddings names its model
+    embedding_errors: list[str] = field(default_factory=list)  # what fell back to what when it failed
     batch: bool = False  # llm.batch for a provider endpoint: the day's requests go as Batch API jobs
     batch_wait: float = 0.0  # seconds to wait for a running batch (build --wait) before exit 4
     # The full texts fetched for a set of chosen papers (by their arXiv ids): a batched build writes
@@ -126,16 +129,26 @@ def store_fulltexts(snapshot: Snapshot, config: Config, source: Source, pacer: P
     return fetch_fulltexts(ranking.papers, config.papers, config.arxiv, source, pacer)
 
 
-def stories_of(articles: list[Article], news: NewsConfig) -> list[StoryCluster]:
-    """The day's articles as stories (every report of one event merged, comment threads attached),
-    the newest `news.max_articles` of them, clustered into topics (digest.select)."""
-    return cluster_stories(newest(merge_stories(articles), news.max_articles))
+def _degraded(embed, fallback, what: str, deps: Deps):
+    """`embed` run; on an EmbeddingError, `fallback` run, and `what` fell back recorded for the report."""
+    try:
+        return embed()
+    except EmbeddingError as exc:
+        deps.embedding_errors.append(f"{what}: {exc}")
+        log.warning("%s: %s", what, exc)
+        return fallback()
 
 
-async def _topics(articles: list[Article], news: NewsConfig, desk: Desk) -> Grouping:
+async def _topics(articles: list[Article], news: NewsConfig, desk: Desk, deps: Deps) -> Grouping:
     """The day's topics, each with its commentary (drafts in parallel); no commentary while the
     topic names wait for a batch (it would be asked of topics titled by their keywords)."""
-    clusters = await asyncio.to_thread(stories_of, articles, news)
+    clusters = await asyncio.to_thread(
+        _degraded,
+        lambda: stories_of(articles, news, deps.embedder),
+        lambda: stories_of(articles, news),
+        f"topics clustered by WordLlama instead of {news.embeddings}",
+        deps,
+    )
     grouping, waiting = await watched(name_topics(clusters, desk))
     if waiting:
         return grouping
@@ -193,7 +206,7 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
 
     async def both() -> tuple[_Papers, Grouping]:
         return await asyncio.gather(
-            _papers(snapshot, selection, config, desk, deps), _topics(snapshot.articles, config.news, desk)
+            _papers(snapshot, selection, config, desk, deps), _topics(snapshot.articles, config.news, desk, deps)
         )
 
     (papers, grouping), waiting = await watched(both())
@@ -223,7 +236,7 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
         topic_plan_status=grouping.status,
         sources=snapshot.sources + papers.missing,
         backfilled=snapshot.backfilled,
-        usage=llm.usage,
+        usage=_usage(llm, deps.embedder),
         updated=selection.updated,
         covered=selection.covered,
         filtered_out=selection.filtered_out,
@@ -232,6 +245,17 @@ async def write(snapshot: Snapshot, selection: Selection, config: Config, llm: L
         listed=listed,
         listed_error=listed_error,
         listed_model=deps.endpoint.models.triage if written else None,
+        embedding_error="; ".join(deps.embedding_errors) or None,
+    )
+
+
+def _usage(llm: LLMClient, embedder: Embedder | None) -> Usage:
+    """The run's usage: the LLM's, and the endpoint's embedding requests (they are requests too)."""
+    if embedder is None:
+        return llm.usage
+    u = llm.usage
+    return u.model_copy(
+        update={"calls": u.calls + embedder.calls, "prompt_tokens": u.prompt_tokens + embedder.prompt_tokens}
     )
 
 
@@ -248,9 +272,16 @@ async def _fetch_and_select(config: Config, deps: Deps, profile: Profile) -> tup
         snapshot = snapshot.model_copy(update={"sources": snapshot.sources + statuses})
     earlier = writeups_before(deps.output, deps.data, snapshot.papers, snapshot.date)
     selection = select_papers(snapshot.papers, config.papers, earlier)
-    relevance = await asyncio.to_thread(score_papers, selection.candidates, profile, config.reader.embeddings)
+    reader_embed = embedding(config.reader.embeddings, deps.embedder)
+    relevance = await asyncio.to_thread(
+        _degraded,
+        lambda: score_papers(selection.candidates, profile, reader_embed),
+        lambda: score_papers(selection.candidates, profile),
+        f"reader relevance without the embeddings of {config.reader.embeddings}",
+        deps,
+    )
     selection = selection.model_copy(update={"relevance": relevance})
-    _log_fetched(snapshot, selection)
+    log_fetched(snapshot, selection)
     return snapshot, selection
 
 
@@ -279,22 +310,6 @@ async def _write_day(snapshot: Snapshot, selection: Selection, config: Config, l
         return await write_day()
     async with ProviderBatches(deps.endpoint, llm.cache, poll=config.llm.batch_poll) as batches:
         return await run_batched(snapshot.date.isoformat(), llm, batches, write_day, wait=deps.batch_wait)
-
-
-def _log_fetched(snapshot: Snapshot, selection: Selection) -> None:
-    failed = sum(s.failed for s in snapshot.sources)
-    log.info(
-        "fetched %s%s and %s from %s (%d failed); %s, %d updated, %d covered earlier, %d filtered out",
-        plural(len(snapshot.papers), "paper"),
-        " (backfilled)" if snapshot.backfilled else "",
-        plural(len(snapshot.articles), "article"),
-        plural(len(snapshot.sources), "source"),
-        failed,
-        plural(len(selection.candidates), "candidate paper"),
-        len(selection.updated),
-        len(selection.covered),
-        selection.filtered_out,
-    )
 
 
 def check_usable(snapshot: Snapshot) -> None:

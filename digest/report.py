@@ -1,13 +1,18 @@
-"""The run report: every problem of a built day, one line each, and the run record (run.json)
-the operator reads after a build."""
+"""The run report: what a build fetched (a log line), every problem of a built day, one line each,
+and the run record (run.json) the operator reads after a build."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 from digest.fetch.ledger import FLAG_AFTER_FAILURES
 from digest.models import Digest, RunReport, Snapshot
+from digest.select.papers import Selection
+from digest.words import plural
+
+log = logging.getLogger(__name__)
 
 
 def failures(digest: Digest) -> list[str]:
@@ -34,6 +39,8 @@ def failures(digest: Digest) -> list[str]:
         out.append(f"overview: {digest.overview.error}")
     if digest.ranking_error:
         out.append(f"ranking: {digest.ranking_error}")
+    if digest.embedding_error:
+        out.append(f"embeddings: {digest.embedding_error}")
     if digest.listed_error:
         out.append(f"all papers today: {digest.listed_error}")
     return out
@@ -65,3 +72,20 @@ def run_report(
 def report_json(report: RunReport) -> str:
     """`report` as run.json holds it: indented JSON."""
     return json.dumps(report.model_dump(mode="json"), indent=2)
+
+
+def log_fetched(snapshot: Snapshot, selection: Selection) -> None:
+    """One log line of what the day fetched and what of it the select stage kept."""
+    failed = sum(s.failed for s in snapshot.sources)
+    log.info(
+        "fetched %s%s and %s from %s (%d failed); %s, %d updated, %d covered earlier, %d filtered out",
+        plural(len(snapshot.papers), "paper"),
+        " (backfilled)" if snapshot.backfilled else "",
+        plural(len(snapshot.articles), "article"),
+        plural(len(snapshot.sources), "source"),
+        failed,
+        plural(len(selection.candidates), "candidate paper"),
+        len(selection.updated),
+        len(selection.covered),
+        selection.filtered_out,
+    )

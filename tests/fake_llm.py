@@ -10,10 +10,19 @@ fault-catalogue modes "429:<seconds>" (rate limited with that Retry-After), "ref
 (every write-up echoes arXiv id 2501.99999 and an unrelated title; "wrongpaper:<id>" echoes <id>).
 "raw:<text>" answers <text> as it is (a recorded model answer).
 A list of modes is consumed one per request (the last one repeats).
+
+`/v1/embeddings` answers with a hashed bag of words per input (EMBEDDING_DIMENSION floats, not unit
+length: texts sharing words are close), as floats or, when asked, base64 float32 as OpenAI does; its
+requests are logged in `embedding_requests`, apart from the chat ones. Its modes: "ok", the error modes
+above, "fewer" (one vector fewer than inputs), "ragged" (the last vector one dimension short) and
+"dim:<n>" (vectors of n dimensions).
 """
 
 from __future__ import annotations
 
+import array
+import base64
+import hashlib
 import json
 import re
 import threading
@@ -168,6 +177,24 @@ _FAILURES = {
 }
 
 
+EMBEDDING_DIMENSION = 64
+
+
+def bag_of_words(text: str, dimension: int = EMBEDDING_DIMENSION) -> list[float]:
+    """The fake embedding of `text`: each lowercased word adds 1 at a position its SHA-256 picks (a text
+    with no word counts as one word), so texts sharing words are close."""
+    vector = [0.0] * dimension
+    for word in re.findall(r"\w+", text.lower()) or [text]:
+        vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % dimension] += 1.0
+    return vector
+
+
+def _embedding_item(index: int, vector: list[float], encoding: str | None) -> dict:
+    """One item of an embeddings answer, `vector` as floats or as base64 of its float32 bytes."""
+    value = base64.b64encode(array.array("f", vector).tobytes()).decode() if encoding == "base64" else vector
+    return {"object": "embedding", "index": index, "embedding": value}
+
+
 class _Server(ThreadingHTTPServer):
     # The listen backlog: socketserver's default of 5 drops the connections of more concurrent
     # clients than that (tests run 16 at once), and the client then retries or fails.
@@ -180,6 +207,7 @@ class FakeLLM:
     def __init__(self, latency: float = 0.0):
         self.latency = latency  # seconds per completion
         self.requests: list[dict] = []
+        self.embedding_requests: list[dict] = []
         self.behaviour: dict[str, str] = {}
         self._lock = threading.Lock()
         fake = self
@@ -204,9 +232,10 @@ class FakeLLM:
 
             def do_POST(self):
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                embeddings = self.path.endswith("/embeddings")
                 with fake._lock:
-                    fake.requests.append(request)
-                self._send(*fake.answer(request))
+                    (fake.embedding_requests if embeddings else fake.requests).append(request)
+                self._send(*(fake.embed(request) if embeddings else fake.answer(request)))
 
         self._server = _Server(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}/v1"
@@ -248,6 +277,29 @@ class FakeLLM:
             "model": model,
             "choices": choices,
             "usage": usage,
+        }
+
+    def embed(self, request: dict) -> tuple:
+        """(HTTP status, body[, headers]) for one recorded embeddings request."""
+        model, inputs = request["model"], request["input"]
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        with self._lock:
+            mode = self._mode(model)
+        failure = _FAILURES.get(mode.split(":")[0])
+        if failure is not None:
+            return failure(mode, model)
+        dimension = int(mode[4:]) if mode.startswith("dim:") else EMBEDDING_DIMENSION
+        vectors = [bag_of_words(text, dimension) for text in inputs]
+        if mode == "fewer":
+            vectors = vectors[:-1]
+        if mode == "ragged":
+            vectors[-1] = vectors[-1][:-1]
+        tokens = sum(len(text.split()) for text in inputs)
+        return 200, {
+            "object": "list",
+            "model": model,
+            "data": [_embedding_item(i, v, request.get("encoding_format")) for i, v in enumerate(vectors)],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
 
     def _content(self, request: dict, mode: str) -> str:

@@ -13,6 +13,7 @@ from rank import group, profile_of, read_oai_dc  # noqa: E402
 
 from digest.select.rank import by_relevance, score_papers  # noqa: E402
 from digest.select.reader import FollowedAuthors, LibraryItem, Profile  # noqa: E402
+from digest.select.stories import embed  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "scrapi_oai_dc_ListRecords_2014-12-24.xml"
 
@@ -131,10 +132,8 @@ def test_a_title_only_library_item_still_ranks(days):
 def test_wordllama_features_beside_tfidf_rank_the_subfield_first_too(days):
     first, second = days
     library = [r.paper for r in first if group(r.subjects[0]) == "Computer Science"]
-    scores = score_papers([r.paper for r in second], profile_of(library), embeddings="wordllama")
+    scores = score_papers([r.paper for r in second], profile_of(library), embed)
     assert scores is not None
     subject = {r.paper.arxiv_id: r for r in second}
     top = by_relevance([r.paper for r in second], scores)[:20]
     assert sum(in_group(subject[p.arxiv_id], "Computer Science") for p in top) >= 17
-    with pytest.raises(ValueError, match="unknown embedding model 'bert'"):
-        score_papers([r.paper for r in second], profile_of(library), embeddings="bert")

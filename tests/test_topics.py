@@ -13,8 +13,8 @@ from digest.fetch.feeds import fetch_news
 from digest.fetch.sources import ReplaySource
 from digest.fetch.store import SnapshotStore
 from digest.models import TopicName, TopicNames
-from digest.pipeline import stories_of
 from digest.select.clusters import keyword_title
+from digest.select.news import stories_of
 from digest.write.topics import LEFTOVER_TITLE, named_topics
 
 CONFIG = load_config(DEMO_CONFIG)

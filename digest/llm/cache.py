@@ -9,7 +9,12 @@ A cache file that SQLite cannot read is renamed `*.corrupt-<time>` and a new one
 The same file is the ledger of batches (digest.llm.batch): `batches` holds every batch submitted to a
 provider (its id, day, model, the keys of its requests, when, and its state), `batch_results` the
 answer or the error each batched or imported request got, under the request's cache key, until the
-client reads it as it would a live answer.
+client reads it as it would a live answer. `embeddings` keeps the vectors an endpoint's embedding model gave
+(digest.llm.embeddings), by model and the SHA-256 of the text, as float32 bytes.
+
+One connection serves every thread (the event loop's and the worker threads that embed), each use
+under one lock: sqlite3 refuses a connection from another thread unless told, and then leaves
+serializing its writes to the caller.
 
 The file records its schema version in `PRAGMA user_version` and is upgraded in place by the
 numbered MIGRATIONS, so new tables or columns never orphan a cache; a file from a newer version
@@ -22,7 +27,9 @@ import hashlib
 import json
 import logging
 import sqlite3
+import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -49,6 +56,11 @@ MIGRATIONS = (
     # completion, JSON) or the error; `source` is the batch id or the imported file's name.
     """CREATE TABLE IF NOT EXISTS batch_results (
     key TEXT PRIMARY KEY, source TEXT NOT NULL, body TEXT, error TEXT, created REAL NOT NULL)""",
+    # The unit-length vectors (float32 bytes, the platform's byte order) an embedding model gave a text,
+    # keyed by the model and the SHA-256 hex digest of the text's UTF-8 bytes (digest.llm.embeddings).
+    """CREATE TABLE IF NOT EXISTS embeddings (
+    model TEXT NOT NULL, text_sha256 TEXT NOT NULL, vector BLOB NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (model, text_sha256))""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -112,19 +124,21 @@ def cache_key(prompt_ref: str, model: str, params: dict, messages: list[dict]) -
 
 
 class AnswerCache:
-    """Validated answers by cache_key(); `path=None` keeps them in memory only."""
+    """Validated answers by cache_key(), batches and embeddings; `path=None` keeps them in memory only.
+    Safe to use from several threads at once."""
 
     def __init__(self, path: Path | None):
         self.path = path
+        self._lock = threading.Lock()
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
         path = self.path
         if path is None:
-            db = sqlite3.connect(":memory:")
+            db = sqlite3.connect(":memory:", check_same_thread=False)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path)
+            db = sqlite3.connect(path, check_same_thread=False)
         try:
             migrate(db)
             db.execute("SELECT count(*) FROM answers").fetchone()
@@ -135,19 +149,29 @@ class AnswerCache:
             aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
             path.replace(aside)
             log.warning("LLM cache %s is unreadable (%s): set aside as %s", path, exc, aside.name)
-            db = sqlite3.connect(path)
+            db = sqlite3.connect(path, check_same_thread=False)
             migrate(db)
         except CacheError:
             db.close()
             raise
         return db
 
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """The rows `sql` selects."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def _write(self, sql: str, rows: Iterable[tuple]) -> None:
+        """`sql` run once per row in one transaction, committed at once: a killed run keeps all or none."""
+        with self._lock, self._db:
+            self._db.executemany(sql, rows)
+
     def get(self, key: str) -> Cached | None:
         """The answer stored under `key` with its tokens, USD cost and whether it was retried, or None."""
-        row = self._db.execute(
+        rows = self._query(
             "SELECT answer, prompt_tokens, completion_tokens, cost_usd, retried FROM answers WHERE key = ?", (key,)
-        ).fetchone()
-        return Cached(*row[:4], retried=bool(row[4])) if row else None
+        )
+        return Cached(*rows[0][:4], retried=bool(rows[0][4])) if rows else None
 
     def put(
         self,
@@ -162,32 +186,29 @@ class AnswerCache:
     ) -> None:
         """Store one validated answer with its tokens and cost (USD), and whether the model was sent
         back once before it; committed at once so a killed run keeps it."""
-        self._db.execute(
+        self._write(
             "INSERT OR REPLACE INTO answers (key, prompt, model, answer, prompt_tokens, completion_tokens, created,"
             " cost_usd, retried) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, prompt_ref, model, answer, prompt_tokens, completion_tokens, time.time(), cost_usd, int(retried)),
+            [(key, prompt_ref, model, answer, prompt_tokens, completion_tokens, time.time(), cost_usd, int(retried))],
         )
-        self._db.commit()
 
     def add_batch(self, record: BatchRecord) -> None:
         """Record a batch just submitted; committed at once, so no later run submits its requests again."""
-        self._db.execute(
+        self._write(
             "INSERT OR REPLACE INTO batches (id, day, model, keys, submitted, state) VALUES (?, ?, ?, ?, ?, ?)",
-            (record.id, record.day, record.model, json.dumps(record.keys), record.submitted, record.state),
+            [(record.id, record.day, record.model, json.dumps(record.keys), record.submitted, record.state)],
         )
-        self._db.commit()
 
     def batches(self, day: str) -> list[BatchRecord]:
         """Every batch recorded for `day` (ISO date), oldest first."""
-        rows = self._db.execute(
+        rows = self._query(
             "SELECT id, day, model, keys, submitted, state FROM batches WHERE day = ? ORDER BY submitted, id", (day,)
-        ).fetchall()
+        )
         return [BatchRecord(i, d, m, tuple(json.loads(k)), t, s) for i, d, m, k, t, s in rows]
 
     def set_batch_state(self, batch_id: str, state: str) -> None:
         """The batch `batch_id` is now in `state` (collected: the provider's final status)."""
-        self._db.execute("UPDATE batches SET state = ? WHERE id = ?", (state, batch_id))
-        self._db.commit()
+        self._write("UPDATE batches SET state = ? WHERE id = ?", [(state, batch_id)])
 
     def put_results(self, source: str, results: dict[str, dict | str]) -> None:
         """Store what `source` (a batch id, an imported file) answered: cache key -> the chat
@@ -197,18 +218,42 @@ class AnswerCache:
             (key, source, json.dumps(r) if isinstance(r, dict) else None, r if isinstance(r, str) else None, now)
             for key, r in results.items()
         ]
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO batch_results (key, source, body, error, created) VALUES (?, ?, ?, ?, ?)", rows
-            )
+        self._write(
+            "INSERT OR REPLACE INTO batch_results (key, source, body, error, created) VALUES (?, ?, ?, ?, ?)", rows
+        )
 
     def result(self, key: str) -> BatchResult | None:
         """What a batch or an imported output answered the request of `key`, or None."""
-        row = self._db.execute("SELECT source, body, error FROM batch_results WHERE key = ?", (key,)).fetchone()
-        return BatchResult(row[0], json.loads(row[1]) if row[1] is not None else None, row[2]) if row else None
+        rows = self._query("SELECT source, body, error FROM batch_results WHERE key = ?", (key,))
+        if not rows:
+            return None
+        source, body, error = rows[0]
+        return BatchResult(source, json.loads(body) if body is not None else None, error)
+
+    def vectors(self, model: str, hashes: Iterable[str]) -> dict[str, bytes]:
+        """The stored vectors of `model` (float32 bytes) of those of `hashes` (SHA-256 hex digests of
+        texts) it holds, by hash."""
+        found = {}
+        for text_sha256 in hashes:
+            rows = self._query(
+                "SELECT vector FROM embeddings WHERE model = ? AND text_sha256 = ?", (model, text_sha256)
+            )
+            if rows:
+                found[text_sha256] = rows[0][0]
+        return found
+
+    def put_vectors(self, model: str, vectors: dict[str, bytes]) -> None:
+        """Store `model`'s vectors (float32 bytes) by the SHA-256 hex digest of their texts; one
+        transaction, committed at once."""
+        now = time.time()
+        self._write(
+            "INSERT OR REPLACE INTO embeddings (model, text_sha256, vector, created) VALUES (?, ?, ?, ?)",
+            [(model, text_sha256, vector, now) for text_sha256, vector in vectors.items()],
+        )
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def __enter__(self) -> AnswerCache:
         return self

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -66,9 +67,13 @@ def story_text(story: Story) -> str:
 Features = Literal["embedding", "tfidf"]
 
 
-def cluster_stories(stories: list[Story], features: Features = "embedding") -> list[StoryCluster]:
+def cluster_stories(
+    stories: list[Story], features: Features = "embedding", vectors_of: Callable[[list[str]], np.ndarray] = embed
+) -> list[StoryCluster]:
     """`stories` as topic clusters, the largest first (ties: by first story), the catch-all last;
-    `features` says what the clustering compares (the module docstring says why embeddings).
+    `features` says what the clustering compares (the module docstring says why embeddings), and
+    `vectors_of` embeds the stories' texts (default: the embedded WordLlama; `news.embeddings`: an
+    endpoint's model, whose EmbeddingError passes through).
 
     Deterministic: the stories are sorted by their lead's id before anything is computed.
     """
@@ -84,7 +89,7 @@ def cluster_stories(stories: list[Story], features: Features = "embedding") -> l
         matrix = tfidf.fit_transform(texts)
     except ValueError:  # not one word that is not a stop word: one topic, no keywords
         return [StoryCluster(stories=ordered, keywords=[])]
-    vectors = embed(texts).astype(float) if features == "embedding" else _reduce(matrix)
+    vectors = vectors_of(texts).astype(float) if features == "embedding" else _reduce(matrix)
     labels = _cap_catch_all(vectors, _labels(vectors, topic_count(len(ordered))))
     terms = tfidf.get_feature_names_out()
     return [_cluster(ordered, matrix, terms, labels, label) for label in _label_order(labels)]

@@ -7,8 +7,8 @@ title and abstract (words and word pairs, fitted on these texts alone), class_we
 C=0.01. A paper close to the library and unlike the rest of the day lands on the positive side.
 Unlike arxiv-sanity-lite, every term counts (min_df=1): fitted on one day, a subfield's own terms
 are rare, and dropping terms seen in fewer than 5 texts dropped what sets the subfield apart
-(bench/rank.py measures it). With `reader.embeddings: wordllama` the 256-dimension WordLlama
-embedding of each text (its weights ship in its wheel) is added beside the TF-IDF features.
+(bench/rank.py measures it). With `reader.embeddings` (the embedded WordLlama, whose weights ship in
+its wheel, or an endpoint's model) each text's embedding is added beside the TF-IDF features.
 
 The SVM margin m becomes the relevance 1 / (1 + e^(-2m)) (0.5 on the boundary, 0.88 at the
 margin). A paper that mentions an interest phrase (every word of it, stop words aside) is raised to
@@ -19,7 +19,7 @@ candidates, same scores. No I/O, no network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.sparse import csr_matrix, hstack, spmatrix, vstack
@@ -28,7 +28,6 @@ from sklearn.svm import LinearSVC
 
 from digest.models import Paper, Relevance
 from digest.select.reader import Profile
-from digest.select.stories import embedder  # the one WordLlama loader (weights from its wheel, no download)
 
 C = 0.01  # arxiv-sanity-lite's regularization: a broad margin, many terms with small weights
 EMBEDDING_WEIGHT = 0.5  # embedding features' scale beside the unit-length TF-IDF rows (bench/rank.py)
@@ -66,19 +65,17 @@ def svm_margins(positives: spmatrix, negatives: spmatrix) -> np.ndarray:
     return svm.fit(features, labels).decision_function(negatives)
 
 
-def embed(texts: Sequence[str], model: str) -> np.ndarray:
-    """Unit-length embeddings of `texts` (rows, float32) by `model` (one of reader.EMBEDDING_MODELS)."""
-    if model != "wordllama":
-        raise ValueError(f"unknown embedding model {model!r}")
-    return np.asarray(embedder().embed(list(texts), norm=True))
+# Unit-length embeddings of texts, one float32 row each: the embedded WordLlama's (digest.select.stories.embed)
+# or an endpoint model's (digest.llm.embeddings.Embedder.embed with the model bound).
+Embed = Callable[[list[str]], np.ndarray]
 
 
-def _features(texts: list[str], embeddings: str | None) -> tuple[csr_matrix, csr_matrix]:
+def _features(texts: list[str], embed: Embed | None) -> tuple[csr_matrix, csr_matrix]:
     """The SVM's features of `texts`, and their TF-IDF rows alone (what `why` compares)."""
     tfidf = csr_matrix(vectorizer().fit_transform(texts))
-    if embeddings is None:
+    if embed is None:
         return tfidf, tfidf
-    dense = csr_matrix(EMBEDDING_WEIGHT * embed(texts, embeddings))
+    dense = csr_matrix(EMBEDDING_WEIGHT * embed(texts))
     return csr_matrix(hstack([tfidf, dense])), tfidf
 
 
@@ -109,13 +106,13 @@ def _positive_texts(profile: Profile) -> list[str]:
     return [item.text for item in profile.library] + list(profile.interests)
 
 
-def _base(candidates: Sequence[Paper], profile: Profile, embeddings: str | None) -> tuple[np.ndarray, list[str]]:
+def _base(candidates: Sequence[Paper], profile: Profile, embed: Embed | None) -> tuple[np.ndarray, list[str]]:
     """Relevance from the SVM alone, and each candidate's closest positive text as `why`."""
     positives = _positive_texts(profile)
     if not positives:  # followed authors only: nothing to learn from, authors alone decide
         return np.zeros(len(candidates)), ["not by an author you follow" for _ in candidates]
     texts = positives + [paper_text(p) for p in candidates]
-    features, tfidf = _features(texts, embeddings)
+    features, tfidf = _features(texts, embed)
     n = len(positives)
     margins = svm_margins(features[:n], features[n:])
     similarity = (tfidf[n:] @ tfidf[:n].T).toarray()
@@ -129,19 +126,19 @@ def _raise(relevance: float, floor: float) -> float:
 
 
 def score_papers(
-    candidates: Sequence[Paper], profile: Profile, embeddings: str | None = None
+    candidates: Sequence[Paper], profile: Profile, embed: Embed | None = None
 ) -> dict[str, Relevance] | None:
     """arXiv id -> Relevance for every paper of `candidates`, against `profile`; None when the profile
     is empty (Profile.empty): the caller ranks by triage instead.
 
-    `embeddings` names a model of reader.EMBEDDING_MODELS to add beside TF-IDF (None: lexical only).
-    Raises ValueError for an unknown embedding model.
+    `embed` gives embeddings to add beside TF-IDF (None: lexical only); what it raises passes
+    through (an endpoint's EmbeddingError).
     """
     if profile.empty:
         return None
     if not candidates:
         return {}
-    base, whys = _base(candidates, profile, embeddings)
+    base, whys = _base(candidates, profile, embed)
     scores: dict[str, Relevance] = {}
     for paper, relevance, why in zip(candidates, base, whys, strict=True):
         interest = _mentions(paper, profile.interests)

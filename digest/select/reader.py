@@ -37,12 +37,12 @@ def _arxiv_id(raw: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-EMBEDDING_MODELS = ("wordllama",)  # embedding models that ship their weights in their wheel: no download
+EMBEDDED = "wordllama"  # the embedding model that ships its weights in its wheel; any other is the endpoint's
 
 
 def _embedding_model(name: str | None) -> str | None:
-    if name is not None and name not in EMBEDDING_MODELS:
-        raise ValueError(f"unknown embedding model {name!r} (known: {', '.join(EMBEDDING_MODELS)})")
+    if name is not None and not name.strip():
+        raise ValueError("an embedding model needs a name: wordllama, or a model of the endpoint")
     return name
 
 
@@ -55,7 +55,8 @@ class ReaderConfig(Strict):
     interests: str | None = None  # free text: one interest per line, or separated by ";" or ","
     avoid: str | None = None  # free text, same form: what to push down
     rerank: bool = False  # with papers.rank: reader, the triage model re-ranks the closest (digest.write.rerank)
-    embeddings: Annotated[str | None, AfterValidator(_embedding_model)] = None  # beside TF-IDF; None: lexical only
+    # beside TF-IDF: "wordllama" (embedded) or the endpoint's model (/v1/embeddings); None: lexical only
+    embeddings: Annotated[str | None, AfterValidator(_embedding_model)] = None
 
 
 class LibraryItem(NamedTuple):
