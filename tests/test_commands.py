@@ -99,7 +99,7 @@ def test_live_build_then_replay_gives_the_same_papers(feed_server, fake_llm, tmp
 def test_check_calls_every_model_once(fake_llm, tmp_path, capsys):
     config = tmp_path / "sources.yaml"
     config.write_text(
-        "llm:\n  models: {summary: m1, review: m1, directions: m2, topics: m1, overview: m1}\n"
+        "llm:\n  models: {triage: m1, summary: m1, review: m1, directions: m2, topics: m1, overview: m1}\n"
         "  commentary: {drafters: [m1, m3], synthesizer: m1}\n"
     )
     assert main(["check", "--config", str(config)]) == 0

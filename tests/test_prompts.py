@@ -43,8 +43,8 @@ VALUES = {  # what each prompt's template reads, with the digest's date
     "drafts": ["A draft [1]."],
     "papers": [],
     "topics": [],
-    "min_topics": 1,
-    "max_topics": 3,
+    "interests": "agents",
+    "avoid": "",
 }
 PAGE = (DATA / "paperbot_daily_digest_2026-02-23.txt").read_text(encoding="utf-8")
 ABSTRACTS = {

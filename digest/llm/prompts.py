@@ -34,9 +34,15 @@ class Prompt(BaseModel):
     def render(self, **values) -> list[dict[str, str]]:
         """The chat messages for this prompt with `values` filled in."""
         return [
-            {"role": "system", "content": _ENV.from_string(self.system).render(**values).strip()},
-            {"role": "user", "content": _ENV.from_string(self.user).render(**values).strip()},
+            {"role": "system", "content": _template(self.system).render(**values).strip()},
+            {"role": "user", "content": _template(self.user).render(**values).strip()},
         ]
+
+
+@functools.lru_cache(maxsize=128)
+def _template(source: str) -> jinja2.Template:
+    """`source` compiled once: a day renders the same few templates thousands of times."""
+    return _ENV.from_string(source)
 
 
 @functools.cache
