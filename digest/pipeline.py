@@ -394,11 +394,11 @@ async def _build(config: Config, deps: Deps, strict: bool, replace: bool, resend
     return report
 
 
-async def _search_index(output: Path, date: dt.date) -> SearchIndexError | None:
+async def _search_index(output: Path, date: dt.date) -> Exception | None:
     """Index the published `date`'s year for search (digest.render.search); the error, if it failed
     (the year's previous bundle stays)."""
     try:
         await asyncio.to_thread(index_site, output, date.year)
-    except SearchIndexError as exc:
+    except (SearchIndexError, OSError) as exc:  # the page is published: a full disk here costs the index only
         return exc
     return None

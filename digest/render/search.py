@@ -154,5 +154,16 @@ def _index_year(binary: Path, output: Path, year: int) -> None:
 
 def _write_search_page(output: Path) -> None:
     bundles = [f"{BUNDLES}/{year:04d}/" for year in indexed_years(output)]
-    write_atomic(output / SEARCH_SCRIPT, search_script())  # first: the page it serves may be new
-    write_atomic(output / SEARCH_PAGE, render_search_page(bundles))
+    _write_changed(output / SEARCH_SCRIPT, search_script())  # first: the page it serves may be new
+    _write_changed(output / SEARCH_PAGE, render_search_page(bundles))
+
+
+def _write_changed(path: Path, text: str) -> None:
+    """`text` written to `path` atomically, unless `path` holds it already: a nightly build whose
+    years did not change rewrites neither the search page nor its script."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_atomic(path, text)

@@ -8,7 +8,7 @@ paper is most likely one of today's (a mixed-up request, answer or cache entry):
   the echoed title matches best (`title_match`, at least MIN_TITLE_MATCH; a tie goes to the paper asked
   about). When the id is this paper's and the title another's, the id wins and the text decides.
 - Which paper does its text describe? `unfit`: the TF-IDF cosine similarity of the write-up with each
-  candidate's title and abstract (idf over the day's candidates). The text fails when another paper of
+  candidate's title and abstract (scikit-learn's TfidfVectorizer, idf over the day's candidates). The text fails when another paper of
   the day fits it better, or this paper fits it less than MIN_FIT. A summary or review must also state
   no figure its source lacks (`fabricated_figures`, digest/write/figures.py); research directions may,
   since their figures are mostly proposals ("scale it to 70B parameters"), not reported results.
@@ -25,10 +25,14 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from pydantic import BaseModel
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 
 from digest.models import Paper, ResearchDirections, ReviewPoint, Section
 from digest.write.figures import fabricated_figures
@@ -128,51 +132,104 @@ def named_paper(content: BaseModel, paper: Paper, day: Sequence[Paper] = ()) -> 
     return best if score >= MIN_TITLE_MATCH else None
 
 
+_Document = tuple[str, str, str]  # a candidate's arXiv id, title and abstract
+
+
+def _documents(papers: Iterable[Paper]) -> tuple[_Document, ...]:
+    """The candidates as an index's cache key: the strings themselves, whose hashes Python keeps, so the key of a
+    1,000-paper day costs little per section (a text made of them would be hashed anew every time)."""
+    return tuple((p.arxiv_id, p.title, p.summary) for p in papers)
+
+
 @dataclass(frozen=True)
-class _Idf:
-    """Inverse document frequencies over the day's candidates, as scikit-learn's TfidfVectorizer
-    (sublinear_tf=True, smooth_idf=True) weighs terms: tf 1 + ln(count), idf ln((1 + n) / (1 + df)) + 1."""
+class _Index:
+    """Candidate papers as unit-length TF-IDF rows of their title and abstract, idf over the candidates, weighed by
+    scikit-learn's TfidfVectorizer with sublinear_tf and smooth_idf: tf 1 + ln(count), idf ln((1 + n) / (1 + df)) + 1
+    for n candidates, df of them with the term."""
 
-    papers: int
-    document_frequency: Counter[str]
+    # Fitted on the candidates' terms (`_terms`, so a write-up is read once) with norm=None: `fits` gives a write-up
+    # its length itself.
+    vectorizer: TfidfVectorizer
+    vectors: csr_matrix  # one unit-length row per candidate
+    rows: dict[str, int]  # lower-cased arXiv id -> row
+    documents: tuple[_Document, ...]  # by row
 
-    def vector(self, text: str) -> dict[str, float]:
-        """The unit-length TF-IDF vector of `text` (empty when it has no content words)."""
-        weights = {
-            term: (1 + math.log(count)) * (math.log((1 + self.papers) / (1 + self.document_frequency[term])) + 1)
-            for term, count in Counter(_terms(text)).items()
-        }
-        norm = math.sqrt(sum(w * w for w in weights.values()))
-        return {term: w / norm for term, w in weights.items()}
+    def fits(self, terms: list[str]) -> np.ndarray:
+        """The TF-IDF cosine similarity (0..1) of a write-up, its content words `terms` (not empty), with each row."""
+        query = self.vectorizer.transform([terms])
+        # transform drops the words no candidate uses; they count in the write-up's length as a term of no
+        # document weighs (idf ln(1 + n) + 1), as in the calibration of MIN_FIT: else a write-up of generic words
+        # would fit whichever paper shares its one specific word.
+        vocabulary = self.vectorizer.vocabulary_
+        unseen = np.array([n for term, n in Counter(terms).items() if term not in vocabulary], dtype=float)
+        unseen_weights = (1 + np.log(unseen)) * (1 + math.log(1 + len(self.documents)))
+        length = math.sqrt(query.data @ query.data + np.square(unseen_weights).sum())
+        return self.vectors @ query.toarray().ravel() / length  # a dense query: the day's rows in one product
+
+    def compare(self, terms: list[str], arxiv_id: str) -> tuple[float, float, _Document | None]:
+        """(the fit of a write-up, its content words `terms`, with the row of `arxiv_id`, its best fit with another
+        row, that row's document: the first of equal fits, in the day's order), 0.0 and None for the other row
+        when there is none."""
+        fits = self.fits(terms)
+        row = self.rows[arxiv_id.lower()]
+        own = float(fits[row])
+        if len(fits) == 1:
+            return own, 0.0, None
+        fits[row] = -math.inf
+        rival = int(fits.argmax())
+        return own, float(fits[rival]), self.documents[rival]
+
+
+def _as_analysed(terms: list[str]) -> list[str]:
+    """The analyzer of an index: its documents and write-ups come as their terms already (`_terms`)."""
+    return terms
 
 
 @functools.lru_cache(maxsize=8)  # one day's candidates serve every section of the day
-def _index(documents: tuple[tuple[str, str], ...]) -> tuple[_Idf, dict[str, dict[str, float]]]:
-    """The idf of (arXiv id, text) `documents` and each one's vector, by id."""
-    idf = _Idf(len(documents), Counter(term for _, text in documents for term in content_words(text)))
-    return idf, {arxiv_id: idf.vector(text) for arxiv_id, text in documents}
+def _index(documents: tuple[_Document, ...]) -> _Index | None:
+    """The index of `documents`, the first of each arXiv id, in their order; None when none has a content word."""
+    first: dict[str, _Document] = {}
+    for document in documents:
+        first.setdefault(document[0].lower(), document)
+    # A callable analyzer and norm=None are documented options; scikit-learn's unannotated defaults ("word", "l2")
+    # make a type checker read both parameters as str.
+    vectorizer = TfidfVectorizer(
+        analyzer=_as_analysed,  # pyright: ignore[reportArgumentType]
+        sublinear_tf=True,
+        smooth_idf=True,
+        norm=None,  # pyright: ignore[reportArgumentType]
+    )
+    try:
+        weights = vectorizer.fit_transform(_terms(f"{title}\n{abstract}") for _, title, abstract in first.values())
+    except ValueError:  # scikit-learn's "empty vocabulary": nothing for a write-up to share
+        return None
+    rows = {arxiv_id: row for row, arxiv_id in enumerate(first)}
+    return _Index(vectorizer, csr_matrix(normalize(weights)), rows, tuple(first.values()))
 
 
-def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    return sum(w * b.get(term, 0.0) for term, w in a.items())
+def _day_index(paper: Paper, day: Sequence[Paper]) -> _Index | None:
+    """The index of `day`, one for every section of the day; of `day` and `paper` when `paper` is not among them
+    (checked alone, or against another day's papers)."""
+    index = _index(_documents(day))
+    if index is not None and paper.arxiv_id.lower() in index.rows:
+        return index
+    return _index(_documents([*day, paper]))
 
 
 def unfit(writeup: str, paper: Paper, day: Sequence[Paper] = ()) -> str | None:
     """Why the words of `writeup` may not describe `paper`, None when they do: another paper of `day`
     fits them better, or `paper` fits them less than MIN_FIT (TF-IDF cosine similarity with each one's
     title and abstract). Every candidate is compared on the same footing, its title and abstract, as
-    the calibration was: write-ups from full texts still fit their own abstract best."""
-    candidates = _candidates(paper, day)
-    # sorted, so that every section of the day, whichever paper it is filed under, shares one index
-    idf, vectors = _index(tuple(sorted((p.arxiv_id.lower(), f"{p.title}\n{p.summary}") for p in candidates)))
-    vector = idf.vector(writeup)
-    if not vector:
+    the calibration was: write-ups from full texts still fit their own abstract best. The day's index is
+    built on its first section and serves the rest (one sparse product over the day's papers each)."""
+    terms = _terms(writeup)
+    if not terms:
         return None  # nothing to compare: no content words
-    fits = [(_cosine(vector, vectors[p.arxiv_id.lower()]), p) for p in candidates]
-    own = fits[0][0]
-    rival_fit, rival = max(fits[1:], key=lambda found: found[0], default=(0.0, paper))
-    if rival_fit > own and rival_fit >= MIN_FIT:  # text that fits no paper is not another paper's
-        return f"its text fits another paper of today better: {rival.title} ({rival.arxiv_id})"
+    index = _day_index(paper, day)
+    own, rival_fit, rival = index.compare(terms, paper.arxiv_id) if index else (0.0, 0.0, None)
+    if rival is not None and rival_fit > own and rival_fit >= MIN_FIT:  # text that fits no paper is not another's
+        arxiv_id, title, _ = rival
+        return f"its text fits another paper of today better: {title} ({arxiv_id})"
     if own < MIN_FIT:
         return f"its text shares little with the title and abstract (similarity {own:.2f}, at least {MIN_FIT} expected)"
     return None
