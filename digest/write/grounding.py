@@ -156,7 +156,7 @@ class _Index:
 
     def fits(self, terms: list[str]) -> np.ndarray:
         """The TF-IDF cosine similarity (0..1) of a write-up, its content words `terms` (not empty), with each row."""
-        query = self.vectorizer.transform([terms])
+        query = csr_matrix(self.vectorizer.transform([terms]))  # one sparse row (the stubs type it loosely)
         # transform drops the words no candidate uses; they count in the write-up's length as a term of no
         # document weighs (idf ln(1 + n) + 1), as in the calibration of MIN_FIT: else a write-up of generic words
         # would fit whichever paper shares its one specific word.
