@@ -76,7 +76,9 @@ def test_a_paper_page_loads_clean_and_leads_back_to_its_paper(demo_page, browser
     assert paper.is_visible("section.review h2") and paper.is_visible("section.directions h2")  # unfolded
     paper.click(f"nav.daynav a[href='../index.html#{anchor}']")
     assert paper.url == f"{demo_page.as_uri()}#{anchor}"
-    assert -2 <= paper.evaluate(f"document.getElementById({anchor!r}).getBoundingClientRect().top") < 900
+    paper.wait_for_load_state("load")  # the browser scrolls to the fragment once the page is laid out
+    top = f"document.getElementById({anchor!r}).getBoundingClientRect().top"
+    paper.wait_for_function(f"{top} >= -2 && {top} < 900", timeout=10_000)
 
 
 def test_on_a_phone_a_link_skips_the_contents(demo_page, browser):
