@@ -16,7 +16,8 @@ import lxml.etree as etree  # a module import: type checkers do not find the com
 from lxml.builder import ElementMaker
 
 from digest.config import ArxivConfig, FeedConfig, load_config
-from digest.fetch.arxiv import api_query_url, parse_api, submission_window
+from digest.fetch.arxiv import api_query_url, submission_window
+from digest.fetch.arxiv_parse import parse_api
 from digest.fetch.store import RawResponse, SnapshotStore
 from digest.models import Paper, arxiv_links
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from fake_llm import FakeLLM
 
 from digest.config import Config, NewsConfig, PapersConfig, resolve_endpoint
-from digest.fetch.arxiv import parse_api
+from digest.fetch.arxiv_parse import parse_api
 from digest.fetch.feeds import fetch_news
 from digest.fetch.sources import Pacer, ReplaySource
 from digest.fetch.store import SnapshotStore

@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digest.fetch.arxiv import split_id
+from digest.fetch.arxiv_parse import split_id
 from digest.fetch.text import clean_text
 from digest.models import Paper, arxiv_links
 from digest.select import stories

@@ -4,7 +4,7 @@ import datetime as dt
 
 from conftest import DEMO_DATE, DEMO_SNAPSHOT
 
-from digest.fetch.arxiv import parse_api
+from digest.fetch.arxiv_parse import parse_api
 from digest.fetch.store import SnapshotStore
 from digest.models import Article, Commentary, Digest, Overview, PaperWriteup, Section, SourceStatus, Topic
 

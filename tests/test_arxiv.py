@@ -12,17 +12,8 @@ from conftest import DATA, DEMO_SNAPSHOT
 from lxml import etree
 
 from digest.config import ArxivConfig
-from digest.fetch.arxiv import (
-    MAX_API_PAGES,
-    ArxivError,
-    api_query_url,
-    fetch_papers,
-    merge,
-    parse_api,
-    parse_rss,
-    split_id,
-    submission_window,
-)
+from digest.fetch.arxiv import MAX_API_PAGES, api_query_url, fetch_papers, merge, submission_window
+from digest.fetch.arxiv_parse import ArxivError, parse_api, parse_rss, split_id
 from digest.fetch.sources import Pacer, ReplaySource
 from digest.fetch.store import SnapshotStore
 
@@ -420,3 +411,28 @@ def test_authors_from_a_hostile_api_answer_are_plain_names():
     )
     # the markup goes, and a name that is only markup is no name
     assert parse_api(body.encode())[0].authors == ["Mohit Kumar Ahuja", "Helge Spieker"]
+
+
+def test_a_less_than_sign_in_an_api_abstract_is_text_not_a_tag():
+    # the recorded abstract reads "... it holds $y(u)&lt;y(v)$. The problem has strong relationships ..."
+    [paper] = [p for p in parse_api(RECORDED_API) if "strip planarity" in p.summary]
+    assert "it holds $y(u)<y(v)$. The problem has strong relationships" in paper.summary
+    assert paper.summary.endswith("if $G$ has a fixed planar embedding.")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"<html><body>Just a moment...</body></html>", b'{"error": 1}', RECORDED_API[: len(RECORDED_API) // 2]],
+)
+def test_an_api_body_that_is_not_an_atom_feed_is_a_failure(body):
+    with pytest.raises(ArxivError, match="arXiv API response: not"):
+        parse_api(body)
+
+
+def test_api_entities_are_not_expanded(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not read me", encoding="utf-8")
+    doctype = f'<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY x SYSTEM "file://{secret}">]>'
+    body = RECORDED_API.decode("utf-8").split("?>", 1)[1].replace("<name>Mohit Kumar Ahuja</name>", "<name>&x;</name>")
+    papers = parse_api((doctype + body).encode())
+    assert all("do not read me" not in " ".join(p.authors) for p in papers)

@@ -11,7 +11,7 @@ import pytest
 from conftest import DATA, DEMO_SNAPSHOT
 
 from digest.config import FeedConfig
-from digest.fetch.arxiv import parse_rss
+from digest.fetch.arxiv_parse import parse_rss
 from digest.fetch.feeds import parse_feed
 from digest.fetch.store import SnapshotStore
 from digest.llm.prompts import load_prompt

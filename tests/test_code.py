@@ -3,7 +3,7 @@
 import pytest
 from conftest import DATA, DEMO_DATE, DEMO_SNAPSHOT
 
-from digest.fetch.arxiv import parse_api
+from digest.fetch.arxiv_parse import parse_api
 from digest.fetch.code import repository_url, with_code
 from digest.fetch.upvotes import parse_daily_papers
 

@@ -20,7 +20,7 @@ from digest.config import (
     load_config,
     resolve_endpoint,
 )
-from digest.fetch.arxiv import parse_api, parse_rss
+from digest.fetch.arxiv_parse import parse_api, parse_rss
 from digest.fetch.oai import parse_list_records
 
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import DEMO_SNAPSHOT
 
 from digest.config import EMBEDDED_MODEL, LLMConfig, resolve_endpoint
-from digest.fetch.arxiv import parse_api
+from digest.fetch.arxiv_parse import parse_api
 from digest.fetch.store import SnapshotStore
 from digest.llm.client import LLMClient
 

@@ -12,7 +12,7 @@ from servers import Server
 
 from digest.config import ArxivConfig, LLMConfig, PapersConfig, TaskModels, resolve_endpoint
 from digest.fetch import http
-from digest.fetch.arxiv import parse_api
+from digest.fetch.arxiv_parse import parse_api
 from digest.fetch.fulltext import FulltextError, fetch_fulltexts, html_text, pdf_text
 from digest.fetch.sources import LiveSource, Pacer
 from digest.fetch.store import SnapshotStore

@@ -13,7 +13,7 @@ import pytest
 from conftest import DATA
 from pydantic import BaseModel
 
-from digest.fetch.arxiv import parse_api
+from digest.fetch.arxiv_parse import parse_api
 from digest.models import (
     REVIEW_PARTS,
     Paper,

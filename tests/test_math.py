@@ -10,7 +10,7 @@ from safe_html import assert_safe_html
 from test_render import _digest, _section, _writeup
 
 from digest import models as m
-from digest.fetch.arxiv import parse_api
+from digest.fetch.arxiv_parse import parse_api
 from digest.fetch.store import SnapshotStore
 from digest.render.html import render_markdown, render_page, render_paper_page
 from digest.render.math import render_tex

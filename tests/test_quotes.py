@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import DATA, DEMO_SNAPSHOT
 
-from digest.fetch.arxiv import parse_api, parse_rss
+from digest.fetch.arxiv_parse import parse_api, parse_rss
 from digest.fetch.oai import parse_list_records
 from digest.fetch.text import clean_text
 from digest.models import REVIEW_PARTS, PaperReview, ReviewPoint
@@ -103,7 +103,8 @@ def test_no_false_alarms_on_any_sentence_of_any_recorded_abstract(abstracts):
     copied = [s for s, a in quotes if not quote_found(as_a_model_copies(s), a)]
     pdf_lines = {a: as_pdf_text(a) for a in abstracts}
     from_lines = [s for s, a in quotes if not quote_found(s, pdf_lines[a])]
-    pdf_text = {a: clean_text(lines) for a, lines in pdf_lines.items()}  # the line breaks as spaces (fulltext)
+    # the line breaks as spaces, as digest.fetch.fulltext reads a PDF's text (a "<" in it is text)
+    pdf_text = {a: clean_text(lines, html_markup=False) for a, lines in pdf_lines.items()}
     from_pdf = [s for s, a in quotes if not quote_found(s, pdf_text[a])]
     print(f"\n{len(quotes)} sentences of {len(abstracts)} abstracts: {len(missed)} missed verbatim, {len(copied)} as")
     print(f"copied, {len(from_pdf)} in PDF text, {len(from_lines)} in PDF lines")

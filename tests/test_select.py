@@ -12,7 +12,7 @@ from safe_html import assert_safe_html
 
 from digest.cli import main
 from digest.config import LLMConfig, PapersConfig, resolve_endpoint
-from digest.fetch.arxiv import parse_api
+from digest.fetch.arxiv_parse import parse_api
 from digest.fetch.store import SnapshotStore
 from digest.llm.client import LLMClient
 from digest.models import Digest, Overview, PaperWriteup, Section

@@ -1,4 +1,5 @@
-"""arXiv: announcement feeds (rss.arxiv.org, RSS 2.0 with arxiv:announce_type) and the export API.
+"""arXiv: the papers of a day, from the announcement feeds (rss.arxiv.org) or the export API (read by
+digest.fetch.arxiv_parse).
 
 `--date D` means the papers arXiv announced on D. The announcement feed only shows the latest
 mailing; when its date is not D, the day is backfilled from the export API by submission window,
@@ -11,168 +12,21 @@ All arXiv requests share one Pacer (arXiv's terms: one request every 3 s, one co
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-import re
-import time
-from typing import NamedTuple, cast
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
-
-import feedparser
 
 from digest.config import ArxivConfig
-from digest.fetch.feedtypes import Entry, entries, feed_header
+from digest.fetch.arxiv_parse import ARXIV_TZ, Announcement, ApiPage, parse_api_page, parse_rss
 from digest.fetch.oai import list_records_url, parse_list_records
-from digest.fetch.result import SourceError, SourceResult, fetch_source
+from digest.fetch.result import SourceResult, fetch_source
 from digest.fetch.sources import NOT_STORED, Pacer, Source
 from digest.fetch.store import RawResponse
-from digest.fetch.text import aimed_at_ai, clean_text
-from digest.models import AnnounceType, Paper, SourceStatus, arxiv_links
+from digest.models import Paper, SourceStatus
 from digest.words import plural
-
-ARXIV_TZ = ZoneInfo("America/New_York")
-# "arXiv:2604.21935v1 Announce Type: new \nAbstract: ..." (rss.arxiv.org item description)
-_RSS_DESCRIPTION = re.compile(r"^arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.S)
-_ID_VERSION = re.compile(
-    r"(?:arxiv\.org/abs/|oai:arXiv\.org:|^)([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v(\d+))?$"
-)
-
 
 MAX_OAI_PAGES = 20  # an OAI page holds about 1,000 records: a day of cs fits in a few
 API_PAGE_SIZE = 500  # papers asked of the export API per request
 MAX_API_PAGES = 10  # whatever totalResults says, a day costs at most 10 requests (30 s at arXiv's pace)
-
-
-class ArxivError(SourceError):
-    """An arXiv response that is not a usable feed (error entry, HTML page, parse failure)."""
-
-
-class Announcement(NamedTuple):
-    """One announcement feed: the mailing's date in arXiv's time zone (None when the feed gives
-    none) and its papers."""
-
-    date: dt.date | None
-    papers: list[Paper]
-
-
-class ApiPage(NamedTuple):
-    """One export-API answer: its papers, and how many papers the query matches in all
-    (opensearch:totalResults; None when the answer does not say)."""
-
-    papers: list[Paper]
-    total: int | None
-
-
-def split_id(raw: str) -> tuple[str, int]:
-    """'https://arxiv.org/abs/2604.21935v2' -> ('2604.21935', 2); old-style ids keep their slash.
-
-    Raises ArxivError when `raw` holds no arXiv id.
-    """
-    m = _ID_VERSION.search(raw.strip())
-    if not m:
-        raise ArxivError(f"no arXiv id in {raw!r}")
-    return m.group(1), int(m.group(2) or 1)
-
-
-def _when(struct: time.struct_time | None) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(calendar.timegm(struct), dt.UTC) if struct else None
-
-
-def _parse(body: bytes, what: str) -> feedparser.FeedParserDict:
-    parsed = feedparser.parse(body)
-    if not parsed.get("version"):
-        raise ArxivError(f"{what}: not a feed ({parsed.get('bozo_exception') or 'unknown format'})")
-    return parsed
-
-
-def parse_rss(body: bytes) -> Announcement:
-    """Parse one rss.arxiv.org category feed.
-
-    Raises ArxivError when the body is not a feed (an empty body or an HTML page is a failure,
-    never an empty day).
-    """
-    parsed = _parse(body, "arXiv announcement feed")
-    when = _when(feed_header(parsed).get("published_parsed"))
-    announced = when.astimezone(ARXIV_TZ).date() if when else None
-    papers = []
-    for entry in entries(parsed):
-        tags = [term for t in entry.get("tags", []) if (term := t.get("term"))]
-        papers.append(
-            _paper(
-                entry,
-                entry.get("id") or entry.get("link", ""),
-                # dc:creator is one comma-separated field; its markup goes before it is split
-                authors=[a.strip() for a in clean_text(entry.get("author", "")).split(",") if a.strip()],
-                summary=clean_text(_RSS_DESCRIPTION.sub("", entry.get("summary", ""))),
-                categories=tags,
-                primary_category=tags[0] if tags else "",
-                # the feed's text; Paper's validation rejects any but the four announce types
-                announce_type=cast(AnnounceType, entry.get("arxiv_announce_type", "new").strip()),
-            )
-        )
-    return Announcement(announced, papers)
-
-
-def _paper(entry: Entry, raw_id: str, **fields) -> Paper:
-    """A Paper from a feed or API `entry` with arXiv id `raw_id` (version included): the fields
-    every arXiv listing gives the same way, and the listing's own `fields`."""
-    arxiv_id, version = split_id(raw_id)
-    links = arxiv_links(arxiv_id)
-    return Paper(
-        arxiv_id=arxiv_id,
-        version=version,
-        title=clean_text(entry.get("title", "")),
-        published=_when(entry.get("published_parsed")),
-        instructions_for_ai=aimed_at_ai(entry.get("title", "") + " " + entry.get("summary", "")),
-        abs_url=links["abs_url"],
-        pdf_url=links["pdf_url"],
-        **fields,
-    )
-
-
-def parse_api(body: bytes) -> list[Paper]:
-    """The papers of an export-API Atom response; raises ArxivError as `parse_api_page` does."""
-    return parse_api_page(body).papers
-
-
-def parse_api_page(body: bytes) -> ApiPage:
-    """Parse an export-API Atom response: its papers and the query's totalResults.
-
-    Raises ArxivError for the API's error feed (one entry titled "Error" whose id contains
-    /api/errors#), for a totalResults that is not a count, and for bodies that are not a feed.
-    """
-    parsed = _parse(body, "arXiv API response")
-    papers = []
-    for entry in entries(parsed):
-        if entry.get("title") == "Error" and "/api/errors" in entry.get("id", ""):
-            raise ArxivError(f"arXiv API error: {clean_text(entry.get('summary', ''))}")
-        primary = (entry.get("arxiv_primary_category") or {}).get("term", "")
-        _, version = split_id(entry.get("id", ""))
-        papers.append(
-            _paper(
-                entry,
-                entry.get("id", ""),
-                authors=[name for a in entry.get("authors", []) if (name := clean_text(a.get("name", "")))],
-                summary=clean_text(entry.get("summary", "")),
-                categories=[term for t in entry.get("tags", []) if (term := t.get("term"))],
-                primary_category=primary,
-                announce_type="new" if version == 1 else "replace",
-                updated=_when(entry.get("updated_parsed")),
-                comment=entry.get("arxiv_comment"),
-                journal_ref=entry.get("arxiv_journal_ref"),
-                doi=entry.get("arxiv_doi"),
-            )
-        )
-    return ApiPage(papers, _total(feed_header(parsed).get("opensearch_totalresults")))
-
-
-def _total(raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    if not raw.strip().isdigit():
-        raise ArxivError(f"arXiv API response: totalResults {raw!r} is not a count")
-    return int(raw)
 
 
 def announces_on(date: dt.date, holidays: list[dt.date]) -> bool:

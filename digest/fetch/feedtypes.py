@@ -4,7 +4,7 @@ feedparser returns FeedParserDicts, plain dicts whose values it documents but do
 type checker sees `str | list[FeedParserDict]` for every field). The entries and the feed header
 enter the project through `entries` and `feed_header`, which name the documented shape of the
 fields the parsers read; every field stays optional, as feedparser sets only those a feed has.
-Field names are feedparser's (a namespaced element `arxiv:comment` becomes `arxiv_comment`).
+Field names are feedparser's (a namespaced element `arxiv:announce_type` becomes `arxiv_announce_type`).
 """
 
 from __future__ import annotations
@@ -31,21 +31,8 @@ class Tag(TypedDict, total=False):
     label: str | None
 
 
-class Author(TypedDict, total=False):
-    """One of an Atom entry's `authors`."""
-
-    name: str
-
-
-class ArxivCategory(TypedDict, total=False):
-    """The attributes of the arXiv API's `arxiv:primary_category` element."""
-
-    term: str
-    scheme: str
-
-
 class Entry(TypedDict, total=False):
-    """One item or entry; the `arxiv_*` fields come from arXiv's feeds and export API only."""
+    """One item or entry; `arxiv_announce_type` comes from arXiv's announcement feeds only."""
 
     id: str
     link: str
@@ -53,22 +40,16 @@ class Entry(TypedDict, total=False):
     title_detail: Detail
     summary: str
     author: str
-    authors: list[Author]
     tags: list[Tag]
     published_parsed: time.struct_time
     updated_parsed: time.struct_time
     arxiv_announce_type: str
-    arxiv_primary_category: ArxivCategory
-    arxiv_comment: str
-    arxiv_journal_ref: str
-    arxiv_doi: str
 
 
 class FeedHeader(TypedDict, total=False):
-    """The channel or feed element; `opensearch_totalresults` is the export API's match count, as text."""
+    """The channel or feed element."""
 
     published_parsed: time.struct_time
-    opensearch_totalresults: str
 
 
 def entries(parsed: feedparser.FeedParserDict) -> list[Entry]:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import lxml.etree as etree  # a module import: type checkers do not find the compiled etree in lxml
 
+from digest.fetch.arxiv_parse import xml_root
 from digest.fetch.result import SourceError
 from digest.fetch.text import aimed_at_ai, clean_text
 from digest.models import Paper, arxiv_links
@@ -33,8 +34,6 @@ class OaiPage(NamedTuple):
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 RAW = "{http://arxiv.org/OAI/arXivRaw/}"
-# No DTDs, no entities, no network: a hostile answer cannot expand or read files.
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def list_records_url(base: str, set_spec: str, date: dt.date, token: str | None = None) -> str:
@@ -57,12 +56,7 @@ def parse_list_records(body: bytes) -> OaiPage:
 
     Raises OaiError for a body that is not OAI-PMH or holds an error other than noRecordsMatch.
     """
-    try:
-        root = etree.fromstring(body, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise OaiError(f"not an OAI-PMH answer: {exc}") from exc
-    if root.tag != f"{OAI}OAI-PMH":
-        raise OaiError(f"not an OAI-PMH answer (root element {root.tag})")
+    root = xml_root(body, f"{OAI}OAI-PMH", OaiError, "OAI-PMH answer")
     error = root.find(f"{OAI}error")
     if error is not None:
         if error.get("code") == "noRecordsMatch":

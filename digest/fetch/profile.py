@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from pydantic import TypeAdapter, ValidationError
 
 from digest.config import ArxivConfig
-from digest.fetch.arxiv import parse_api
+from digest.fetch.arxiv_parse import parse_api
 from digest.fetch.result import fetch_source
 from digest.fetch.sources import Pacer, Source
 from digest.files import write_atomic

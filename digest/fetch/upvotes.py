@@ -14,7 +14,7 @@ import json
 from typing import NamedTuple
 
 from digest.config import PapersConfig
-from digest.fetch.arxiv import ArxivError, split_id
+from digest.fetch.arxiv_parse import ArxivError, split_id
 from digest.fetch.code import repository_url
 from digest.fetch.result import SourceError, fetch_source
 from digest.fetch.sources import Source

@@ -29,7 +29,7 @@ from digest.strict import Strict
 
 def _arxiv_id(raw: str) -> str:
     # Imported here: digest.config holds this settings model, and digest.fetch imports digest.config.
-    from digest.fetch.arxiv import ArxivError, split_id
+    from digest.fetch.arxiv_parse import ArxivError, split_id
 
     try:
         return split_id(raw)[0]  # the profile names a paper, not one of its versions
