@@ -62,6 +62,7 @@ from digest.select.papers import Selection, select_papers
 from digest.select.rank import score_papers
 from digest.select.reader import Profile, load_profile
 from digest.words import plural
+from digest.write.grounding import Candidates
 from digest.write.overview import write_overview
 from digest.write.papers import write_paper
 from digest.write.section import Desk
@@ -182,12 +183,12 @@ async def _papers(snapshot: Snapshot, selection: Selection, config: Config, desk
         deps.fulltexts[chosen] = await asyncio.to_thread(
             fetch_fulltexts, ranking.papers, config.papers, config.arxiv, deps.source, deps.pacer
         )
-    papers = deps.fulltexts[chosen]
+    papers, day = deps.fulltexts[chosen], Candidates(snapshot.papers)
     done = 0
 
     async def one(paper: Paper) -> PaperWriteup:
         nonlocal done
-        writeup = await write_paper(paper, desk, snapshot.papers)
+        writeup = await write_paper(paper, desk, day)
         writeup.relevance = (ranking.relevance or selection.relevance or {}).get(paper.arxiv_id)
         done += 1
         deps.progress.paper_written(done, len(papers), desk.llm.usage)

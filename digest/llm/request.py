@@ -13,6 +13,7 @@ pydantic model; a half-parsed answer never leaves.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -111,6 +112,13 @@ def prompt_token_bound(messages: list[dict], response_format: dict | None) -> in
     return len(sent.encode()) + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) + TEMPLATE_TOKENS_PER_REQUEST
 
 
+@functools.cache  # pydantic builds a model's schema anew on every call: a few milliseconds a request
+def model_schema(model: type[BaseModel]) -> dict:
+    """`model`'s JSON schema (pydantic's model_json_schema), made once per model; shared, so a caller that
+    changes it works on a copy (request_schema does)."""
+    return model.model_json_schema()
+
+
 def build_request(
     mode: StructuredOutput,
     model: str,
@@ -124,7 +132,7 @@ def build_request(
     `schema` in structured-output `mode`, bounded by `shape` (digest.llm.bounds; its max_tokens
     replaces the prompt's)."""
     messages = prompt.render(**values)
-    wanted = request_schema(schema.model_json_schema(), shape, grammar=mode == "json_object")
+    wanted = request_schema(model_schema(schema), shape, grammar=mode == "json_object")
     if mode == "none":
         messages[0]["content"] += "\nAnswer with only a JSON object matching this JSON schema:\n" + json.dumps(wanted)
     max_tokens = shape.max_tokens if shape is not None else prompt.max_tokens

@@ -106,32 +106,6 @@ def echoed_id(content: BaseModel) -> str | None:
     return found.group(0) if found else ""
 
 
-def _candidates(paper: Paper, day: Sequence[Paper]) -> list[Paper]:
-    """`paper` first, then the other papers of `day` (one per arXiv id)."""
-    found = {paper.arxiv_id.lower(): paper}
-    for other in day:
-        found.setdefault(other.arxiv_id.lower(), other)
-    return list(found.values())
-
-
-def named_paper(content: BaseModel, paper: Paper, day: Sequence[Paper] = ()) -> Paper | None:
-    """The paper (`paper` or one of `day`) a write-up's echoed arXiv id or title names, None when it
-    names none: an id equal to a candidate's (echoed_id: prefix, version and URL forms aside) wins;
-    else an echoed title all of whose content words are `paper`'s names `paper`; else the candidate
-    whose title best matches it (title_match >= MIN_TITLE_MATCH, `paper` on a tie)."""
-    candidates = _candidates(paper, day)
-    echoed = (echoed_id(content) or "").lower()
-    by_id = next((p for p in candidates if p.arxiv_id.lower() == echoed), None) if echoed else None
-    title = getattr(content, "title", None)
-    if by_id is not None or not title:
-        return by_id
-    if content_words(title) and content_words(title) <= content_words(paper.title):
-        return paper  # cut short or recased: another title may match these few words better, but they are its own
-    # max keeps the first of equal scores, and `paper` comes first
-    score, best = max(((title_match(title, p.title), p) for p in candidates), key=lambda found: found[0])
-    return best if score >= MIN_TITLE_MATCH else None
-
-
 _Document = tuple[str, str, str]  # a candidate's arXiv id, title and abstract
 
 
@@ -185,7 +159,7 @@ def _as_analysed(terms: list[str]) -> list[str]:
     return terms
 
 
-@functools.lru_cache(maxsize=8)  # one day's candidates serve every section of the day
+@functools.lru_cache(maxsize=8)  # a day given as a list, section after section, is indexed once too
 def _index(documents: tuple[_Document, ...]) -> _Index | None:
     """The index of `documents`, the first of each arXiv id, in their order; None when none has a content word."""
     first: dict[str, _Document] = {}
@@ -207,16 +181,60 @@ def _index(documents: tuple[_Document, ...]) -> _Index | None:
     return _Index(vectorizer, csr_matrix(normalize(weights)), rows, tuple(first.values()))
 
 
-def _day_index(paper: Paper, day: Sequence[Paper]) -> _Index | None:
-    """The index of `day`, one for every section of the day; of `day` and `paper` when `paper` is not among them
-    (checked alone, or against another day's papers)."""
-    index = _index(_documents(day))
-    if index is not None and paper.arxiv_id.lower() in index.rows:
-        return index
-    return _index(_documents([*day, paper]))
+class Candidates:
+    """The candidate papers of a day as the checks read them, built once and shared by every section of the
+    day: the first paper of each lower-cased arXiv id (`by_id`, in the day's order) and their TF-IDF index,
+    made on first use (a 1,000-paper day costs its sections one sparse product each, not an index each)."""
+
+    def __init__(self, papers: Iterable[Paper] = ()) -> None:
+        self.papers = tuple(papers)
+
+    @classmethod
+    def of(cls, day: Candidates | Iterable[Paper]) -> Candidates:
+        """`day` as Candidates (itself when it is)."""
+        return day if isinstance(day, Candidates) else cls(day)
+
+    @functools.cached_property
+    def by_id(self) -> dict[str, Paper]:
+        first: dict[str, Paper] = {}
+        for paper in self.papers:
+            first.setdefault(paper.arxiv_id.lower(), paper)
+        return first
+
+    @functools.cached_property
+    def index(self) -> _Index | None:
+        """The index of the papers (the first of each arXiv id); None when none has a content word."""
+        return _index(_documents(self.papers))
+
+    def index_with(self, paper: Paper) -> _Index | None:
+        """The index these papers make with `paper`: the day's own when `paper` is among them; checked
+        alone, or against another day's papers, it is added last."""
+        if paper.arxiv_id.lower() in self.by_id:
+            return self.index
+        return Candidates((*self.papers, paper)).index
 
 
-def unfit(writeup: str, paper: Paper, day: Sequence[Paper] = ()) -> str | None:
+def named_paper(content: BaseModel, paper: Paper, day: Candidates | Sequence[Paper] = ()) -> Paper | None:
+    """The paper (`paper` or one of `day`) a write-up's echoed arXiv id or title names, None when it
+    names none: an id equal to a candidate's (echoed_id: prefix, version and URL forms aside) wins;
+    else an echoed title all of whose content words are `paper`'s names `paper`; else the candidate
+    whose title best matches it (title_match >= MIN_TITLE_MATCH, `paper` on a tie)."""
+    day = Candidates.of(day)
+    own = paper.arxiv_id.lower()
+    echoed = (echoed_id(content) or "").lower()
+    by_id = (paper if echoed == own else day.by_id.get(echoed)) if echoed else None
+    title = getattr(content, "title", None)
+    if by_id is not None or not title:
+        return by_id
+    if content_words(title) and content_words(title) <= content_words(paper.title):
+        return paper  # cut short or recased: another title may match these few words better, but they are its own
+    candidates = [paper, *(p for arxiv_id, p in day.by_id.items() if arxiv_id != own)]
+    # max keeps the first of equal scores, and `paper` comes first
+    score, best = max(((title_match(title, p.title), p) for p in candidates), key=lambda found: found[0])
+    return best if score >= MIN_TITLE_MATCH else None
+
+
+def unfit(writeup: str, paper: Paper, day: Candidates | Sequence[Paper] = ()) -> str | None:
     """Why the words of `writeup` may not describe `paper`, None when they do: another paper of `day`
     fits them better, or `paper` fits them less than MIN_FIT (TF-IDF cosine similarity with each one's
     title and abstract). Every candidate is compared on the same footing, its title and abstract, as
@@ -225,7 +243,7 @@ def unfit(writeup: str, paper: Paper, day: Sequence[Paper] = ()) -> str | None:
     terms = _terms(writeup)
     if not terms:
         return None  # nothing to compare: no content words
-    index = _day_index(paper, day)
+    index = Candidates.of(day).index_with(paper)
     own, rival_fit, rival = index.compare(terms, paper.arxiv_id) if index else (0.0, 0.0, None)
     if rival is not None and rival_fit > own and rival_fit >= MIN_FIT:  # text that fits no paper is not another's
         arxiv_id, title, _ = rival
@@ -235,7 +253,7 @@ def unfit(writeup: str, paper: Paper, day: Sequence[Paper] = ()) -> str | None:
     return None
 
 
-def problems(writeup: str, paper: Paper, day: Sequence[Paper] = (), figures: bool = True) -> list[str]:
+def problems(writeup: str, paper: Paper, day: Candidates | Sequence[Paper] = (), figures: bool = True) -> list[str]:
     """Why `writeup` may not describe `paper` (empty when it is grounded): `unfit` against the
     candidates of `day`, and with `figures`, a figure its source (title, abstract, full text) lacks."""
     source = f"{paper.title}\n{paper.summary}\n{paper.fulltext or ''}"
@@ -282,7 +300,9 @@ def _garbled(content: BaseModel, paper: Paper) -> list[str]:
     return notes
 
 
-def check_section(section: Section, paper: Paper, day: Sequence[Paper] = (), content_checks: bool = True) -> Section:
+def check_section(
+    section: Section, paper: Paper, day: Candidates | Sequence[Paper] = (), content_checks: bool = True
+) -> Section:
     """`section` checked against `paper` and every candidate paper of the day (`day`; `paper` may be
     among them): marked unverified, the reasons as its error, when its answer names another paper of
     the day, or names none while its text fails (`problems`, with `content_checks`; no figures check
@@ -291,7 +311,7 @@ def check_section(section: Section, paper: Paper, day: Sequence[Paper] = (), con
     they are."""
     if section.status != "ok" or section.content is None:
         return section
-    content = section.content
+    content, day = section.content, Candidates.of(day)
     figures = not isinstance(content, ResearchDirections)
     found = problems(section_text(content), paper, day, figures) if content_checks else []
     named = named_paper(content, paper, day)

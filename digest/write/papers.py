@@ -18,7 +18,7 @@ from digest.llm.request import Verdict
 from digest.llmconfig import Depth
 from digest.models import QUOTE_CHARS, Paper, PaperReview, PaperSummary, PaperWriteup, ResearchDirections, Section
 from digest.write.gate import doubts_the_unknown, gate_section, unverified
-from digest.write.grounding import check_section, section_text
+from digest.write.grounding import Candidates, check_section, section_text
 from digest.write.quotes import evidence_problem, source_sentences, verify_evidence
 from digest.write.section import Ask, Desk, write_section
 
@@ -92,10 +92,11 @@ class Reading:
         return Verdict(problem, retry=True) if problem else self._check(review)
 
 
-async def write_paper(paper: Paper, desk: Desk, day: Sequence[Paper] = ()) -> PaperWriteup:
+async def write_paper(paper: Paper, desk: Desk, day: Candidates | Sequence[Paper] = ()) -> PaperWriteup:
     """The three sections of one paper, written concurrently; from the full text when the paper has
     one (a section whose request overflows the model's window is written from the abstract).
-    `day` is every candidate paper of the day: a write-up naming another of them is caught."""
+    `day` is every candidate paper of the day (Candidates: built once for all the day's papers): a
+    write-up naming another of them is caught."""
     full = Reading(paper, fulltext=bool(paper.fulltext))
     short = Reading(paper, fulltext=False) if paper.fulltext else None
     depth, models = desk.endpoint.depth, desk.endpoint.models
@@ -117,7 +118,7 @@ def _from_abstract(section: Section) -> bool:
     return section.provenance is not None and section.provenance.input_kind == "abstract"
 
 
-def _checked(section: Section, paper: Paper, day: Sequence[Paper], reading: Reading) -> Section:
+def _checked(section: Section, paper: Paper, day: Candidates | Sequence[Paper], reading: Reading) -> Section:
     """`section` after every check against what it was written from: the paper it names and its
     grounding, evidence quotes marked (a review), then the writing gate."""
     section = check_section(section, paper, day)
