@@ -56,6 +56,17 @@ def test_the_demo_library_is_real_bibtex_with_abstracts():
     )
 
 
+def test_a_bare_percent_or_ampersand_in_an_entry_is_text_and_keeps_what_follows():
+    # the demo library as arXiv's BibTeX export wrote it: "12% more ..." and "Search & Evaluation" unescaped
+    by_key = {i.key: i for i in read_library(DEMO_LIBRARY)}
+    assert any(
+        "approximately 12% more FLOPs-efficient" in i.abstract and i.abstract.endswith("this http URL")
+        for i in by_key.values()
+    )
+    assert any(i.title.endswith("Business Development, and Search & Evaluation") for i in by_key.values())
+    assert any("scaling gap in current models – long context" in i.abstract for i in by_key.values())  # "--"
+
+
 def test_a_malformed_entry_names_the_file_and_its_line(tmp_path):
     bib = tmp_path / "broken.bib"
     # the second entry's title never closes: bibtexparser aborts it at the next entry
