@@ -30,6 +30,25 @@ def test_large_real_feed_summaries_are_plain_text_and_capped():
     assert all("<" not in a.summary and len(a.summary) <= 600 for a in articles)
 
 
+HIDDEN = (
+    '<span hidden>SECRET1</span> <span aria-hidden="true">SECRET2</span> <span style="display:none">SECRET3</span> '
+    "<template>SECRET4</template> <script>SECRET5</script>"
+)
+
+
+def test_text_a_browser_would_hide_never_reaches_a_summary():
+    body = (DATA / "kagi_time_tech.rss").read_text(encoding="utf-8")
+    first = "<description><![CDATA[The Spanish government called for"
+    assert first in body
+    feed = FeedConfig(name="TIME Tech", url="https://time.com/tech/feed/", kind="news")
+    articles = parse_feed(
+        body.replace(first, f"<description><![CDATA[{HIDDEN} The Spanish government called for", 1).encode(), feed, NOW
+    )
+    [article] = [a for a in articles if "Spanish government" in a.summary]
+    assert article.summary.startswith("The Spanish government called for prosecutors")
+    assert "SECRET" not in article.summary
+
+
 def test_window_keeps_recent_items_newest_first():
     body = SnapshotStore(DEMO_SNAPSHOT, dt.date(2026, 4, 30)).load("feed-Anthropic News").body
     feed = FeedConfig(name="Anthropic News", url="https://example.org/feed", kind="news")

@@ -17,10 +17,9 @@ import time
 from typing import NamedTuple, cast
 from zoneinfo import ZoneInfo
 
-import feedparser
 import lxml.etree as etree  # a module import: type checkers do not find the compiled etree in lxml
 
-from digest.fetch.feedtypes import entries, feed_header
+from digest.fetch.feedtypes import entries, feed_header, parse
 from digest.fetch.result import SourceError
 from digest.fetch.text import aimed_at_ai, clean_text
 from digest.models import AnnounceType, Paper, arxiv_links
@@ -110,7 +109,7 @@ def parse_rss(body: bytes) -> Announcement:
     Raises ArxivError when the body is not a feed (an empty body or an HTML page is a failure,
     never an empty day).
     """
-    parsed = feedparser.parse(body)
+    parsed = parse(body)
     if not parsed.get("version"):
         raise ArxivError(f"arXiv announcement feed: not a feed ({parsed.get('bozo_exception') or 'unknown format'})")
     when = _when(feed_header(parsed).get("published_parsed"))

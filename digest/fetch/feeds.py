@@ -23,7 +23,7 @@ import lxml.etree as etree  # a module import: type checkers do not find the com
 import lxml.html
 
 from digest.config import FeedConfig, NewsConfig
-from digest.fetch.feedtypes import entries
+from digest.fetch.feedtypes import entries, parse
 from digest.fetch.result import SourceError, SourceResult, fetch_source
 from digest.fetch.sources import Source
 from digest.fetch.store import RawResponse
@@ -53,7 +53,7 @@ _LINK_ANCHOR = etree.XPath("//a[normalize-space(.)='[link]']/@href")
 # One slot per worker; fetch_news empties the cache when it is done.
 @functools.lru_cache(maxsize=16)
 def _parse(body: bytes) -> feedparser.FeedParserDict:
-    return feedparser.parse(_INTERNAL_SUBSET.sub(rb"<!DOCTYPE\1>", body, count=1))
+    return parse(_INTERNAL_SUBSET.sub(rb"<!DOCTYPE\1>", body, count=1))
 
 
 def parse_feed(body: bytes, feed: FeedConfig, fetched_at: dt.datetime) -> list[Article]:

@@ -52,6 +52,15 @@ class FeedHeader(TypedDict, total=False):
     published_parsed: time.struct_time
 
 
+def parse(body: bytes) -> feedparser.FeedParserDict:
+    """`body` parsed by feedparser, its content markup as the feed sent it: feedparser's own HTML
+    sanitizer and relative-URI resolution are off, because digest.fetch.text reads that markup (drops
+    hidden elements, then every tag with nh3) and feedparser's sanitizer strips the very marks of
+    hidden text first (`aria-hidden`, `<template>`), so their text would read as visible. A feed's
+    markup never reaches a page as markup."""
+    return feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+
+
 def entries(parsed: feedparser.FeedParserDict) -> list[Entry]:
     """The items of a parsed feed, in feed order."""
     # The one place feedparser's untyped entries are given their documented shape.
