@@ -213,6 +213,10 @@ class FakeLLM:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as OpenAI, vLLM and llama.cpp's server keep a connection open between requests
+            # (every answer carries its Content-Length).
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *args):
                 pass
 

@@ -25,13 +25,13 @@ _HIDDEN = etree.XPath(
     " or contains(translate(@style, ' ', ''), 'visibility:hidden')"
     " or contains(translate(@style, ' ', ''), 'font-size:0')] | //template"
 )
-# Phrases that speak to a language model, not to a human reader.
+# Phrases that speak to a language model, not to a human reader; matched in lower-cased text (an
+# alternation matched case-insensitively takes four times as long, over every abstract of the day).
 _AIMED_AT_AI = re.compile(
     r"ignore (?:all |any )?(?:the )?(?:previous|prior|above) (?:instructions|prompts?)"
     r"|disregard (?:all |the )?(?:previous|prior|above)|you are (?:now )?(?:an? )?(?:ai|language model|chatgpt|assistant)\b"
     r"|system prompt|as an ai (?:language )?model|(?:ai|llm) (?:reviewers?|assistants?)[:,]? (?:must|should|please)"
-    r"|give (?:a )?positive review|new instructions:",
-    re.I,
+    r"|give (?:a )?positive review|new instructions:"
 )
 
 
@@ -49,7 +49,7 @@ def drop_hidden(markup: str) -> str:
 
 def aimed_at_ai(text: str) -> bool:
     """True when `text` holds instructions addressed to an AI (a prompt-injection attempt)."""
-    return bool(_AIMED_AT_AI.search(text))
+    return bool(_AIMED_AT_AI.search(text.lower()))
 
 
 def clean_text(raw: str, max_chars: int | None = None, html_markup: bool = True) -> str:

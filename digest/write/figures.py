@@ -27,10 +27,12 @@ prints the rates).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 # The grammar (see the module docstring for what counts and why).
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"
@@ -323,15 +325,32 @@ def _index(text: str, found: list[Figure], noun_words: int) -> dict[tuple, list[
     return index
 
 
-def unsupported_figures(writeup: str, source: str) -> list[Figure]:
-    """The figures of `writeup` that `source` does not state, or states for something else (positions refer to
-    `writeup`)."""
+class _Stated(NamedTuple):
+    """What a source states, as a write-up's figures are checked against it: every figure (with its
+    fractions), and the figures by their tight and by their loose contexts."""
+
+    figures: list[Figure]
+    against: dict[tuple, list[Figure]]
+    support: dict[tuple, list[Figure]]
+
+
+@functools.lru_cache(maxsize=64)  # a paper's source serves its summary and review, checked at once
+def _stated(source: str) -> _Stated:
     plain, ordered = source_figures(source)
-    stated = ordered + [f for f in (g.as_fraction() for g in ordered) if f]
     # Evidence against a figure is tight (the source puts the noun right after another count), evidence for
     # it is loose (the noun within a few words of this value): "34 meal archetypes" for "34 interpretable meal
     # archetypes" stands even though the source also says "135,491 meals".
-    against, support = _index(plain, ordered, 1), _index(plain, ordered, SOURCE_NOUN_WORDS)
+    return _Stated(
+        ordered + [f for f in (g.as_fraction() for g in ordered) if f],
+        _index(plain, ordered, 1),
+        _index(plain, ordered, SOURCE_NOUN_WORDS),
+    )
+
+
+def unsupported_figures(writeup: str, source: str) -> list[Figure]:
+    """The figures of `writeup` that `source` does not state, or states for something else (positions refer to
+    `writeup`)."""
+    stated, against, support = _stated(source)
     claimed = figures(writeup)
     unsupported = []
     for n, figure in enumerate(claimed):
