@@ -164,6 +164,8 @@ def run_day(config: Path, snapshot: Path, work: Path, profile: list[str]) -> dic
             )
         with _span(spans["build"], "build" if "build" in profile else None):
             code = digest_main([*argv, "--output", str(site), "--data", str(data)])
+    # The build's peak, before this function reads the published digest back (1,000 write-ups weigh ~100 MB).
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ((start, end),) = spans["build"]
     day = site / DATE.isoformat()
     report = json.loads((data / DATE.isoformat() / "run.json").read_text(encoding="utf-8"))
@@ -183,7 +185,7 @@ def run_day(config: Path, snapshot: Path, work: Path, profile: list[str]) -> dic
             for name, s in spans.items()
             if s and name != "build"
         },
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_mb,
         "pagefind_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "page_bytes": (day / "index.html").stat().st_size,
         "day_bytes": sum(f.stat().st_size for f in day.rglob("*") if f.is_file()),
