@@ -3,7 +3,9 @@
 every answer written by tests/fake_llm.py's FakeLLM (so its `behaviour` scripts batched and live answers
 alike: a request whose scripted mode is "error" fails inside the batch, HTTP 500 in the error file).
 
-A batch answers "in_progress" to its first `pending_checks` retrievals, then finishes as the next of
+`GET /v1/batches` lists the batches newest first, as OpenAI's does. `lose_creates` batches are created
+and their answer lost (the connection closed without a response), as when a network fails after the
+provider acted. A batch answers "in_progress" to its first `pending_checks` retrievals, then finishes as the next of
 `outcomes` says ("completed" when none is left): "completed" runs every request; "expired" runs the
 first half and lists the rest in the error file with code batch_expired, as OpenAI's Batch API does.
 `live` logs the chat-completion requests sent live, `batched` the request bodies of every batch run; a
@@ -19,6 +21,7 @@ import time
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler
+from urllib.parse import urlsplit
 
 from fake_llm import FakeLLM, _Server
 
@@ -30,6 +33,7 @@ class FakeBatchAPI:
         self.pending_checks = pending_checks
         self.cached_share = cached_share  # of a live answer's prompt tokens, reported as read from the prompt cache
         self.outcomes: list[str] = []
+        self.lose_creates = 0
         self.llm = FakeLLM()
         self.live: list[dict] = []
         self.batched: list[dict] = []
@@ -52,10 +56,13 @@ class FakeBatchAPI:
                 self.wfile.write(body)
 
             def do_GET(self):
-                parts = self.path.strip("/").split("/")  # v1, files|batches, id[, content]
+                parts = urlsplit(self.path).path.strip("/").split("/")  # v1, files|batches[, id[, content]]
                 with api._lock:
                     if parts[1:2] == ["files"] and parts[-1] == "content":
                         return self._send(200, None, api.files[parts[2]])
+                    if parts[1:] == ["batches"]:
+                        listed = sorted(api.batches.values(), key=lambda b: int(b["id"].split("_")[1]), reverse=True)
+                        return self._send(200, {"object": "list", "data": listed, "has_more": False})
                     if parts[1:2] == ["batches"]:
                         return self._send(200, api._retrieve(parts[2]))
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
@@ -65,7 +72,13 @@ class FakeBatchAPI:
                 if self.path.endswith("/files"):
                     return self._send(200, api._upload(self.headers["Content-Type"], data))
                 if self.path.endswith("/batches"):
-                    return self._send(200, api._create(json.loads(data)))
+                    batch = api._create(json.loads(data))
+                    with api._lock:
+                        lost, api.lose_creates = api.lose_creates > 0, max(0, api.lose_creates - 1)
+                    if lost:  # created, and the answer never arrives
+                        self.close_connection = True
+                        return None
+                    return self._send(200, batch)
                 request = json.loads(data)
                 with api._lock:
                     api.live.append(request)

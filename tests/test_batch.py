@@ -7,7 +7,9 @@ deferred (digest.llm.deferral.watched), as the pipeline skips the overview.
 """
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -82,11 +84,12 @@ async def _day(llm: LLMClient) -> list:
     return [*summaries, await _summary(llm, "Digest: " + " / ".join(s or "" for s in summaries))]
 
 
-def _run(api, cache, wait=0.0):
-    """One build of the day in batch mode: (its result, the client's usage and batch answers)."""
+def _run(api, cache, wait=0.0, **limits):
+    """One build of the day in batch mode: (its result, the client's usage and batch answers); `limits`:
+    ProviderBatches' max_requests and max_bytes."""
 
     async def go():
-        async with _client(api, cache) as llm, ProviderBatches(_endpoint(api), cache, poll=0.01) as batches:
+        async with _client(api, cache) as llm, ProviderBatches(_endpoint(api), cache, poll=0.01, **limits) as batches:
             result = await run_batched(DAY, llm, batches, lambda: _day(llm), wait=wait)
             return result, llm
 
@@ -171,6 +174,40 @@ def test_an_expired_batch_is_submitted_again_for_what_it_did_not_reach(tmp_path)
         second = api.files[api.batches["batch_2"]["input_file_id"]].decode().splitlines()
         assert [json.loads(line)["custom_id"] for line in second] == [_summary_request(TITLES[1]).key]
         assert [s["state"] for s in _states(cache)] == ["expired", "completed"]
+
+
+def test_a_create_whose_answer_was_lost_leaves_one_batch(tmp_path):
+    cache = AnswerCache(tmp_path / "llm-cache.sqlite")
+    with FakeBatchAPI() as api:
+        api.lose_creates = 1  # the provider creates the batch; its answer never reaches the client
+        result, llm = _run(api, cache, wait=5)
+        assert len(api.batches) == 1 and all(result) and len(api.live) == 1 and llm.usage.batch_answers == 2
+        assert [s["id"] for s in _states(cache)] == ["batch_1"]
+
+
+def test_a_batch_created_by_a_run_killed_before_recording_it_is_collected_not_submitted_again(tmp_path):
+    path = tmp_path / "llm-cache.sqlite"
+    with FakeBatchAPI(pending_checks=1) as api:
+        with pytest.raises(BatchPending):
+            _run(api, AnswerCache(path))
+        # What a kill right after batches.create leaves: the batch at the provider, none in the ledger.
+        with contextlib.closing(sqlite3.connect(path)) as db, db:
+            db.execute("DELETE FROM batches")
+        result, llm = _run(api, AnswerCache(path), wait=5)
+        assert len(api.batches) == 1 and len(api.batched) == 2 and all(result) and llm.usage.batch_answers == 2
+        assert len(api.live) == 1  # the dependent request only
+
+
+def test_requests_past_the_provider_limits_go_as_several_batches(tmp_path):
+    with FakeBatchAPI() as api:
+        result, llm = _run(api, AnswerCache(tmp_path / "by-count.sqlite"), wait=5, max_requests=1)
+        assert len(api.batches) == 2 and all(result) and llm.usage.batch_answers == 2
+        sizes = [len(api.files[b["input_file_id"]]) for b in api.batches.values()]
+    with FakeBatchAPI() as api:  # the first request's file fits the limit, both together do not
+        result, llm = _run(api, AnswerCache(tmp_path / "by-size.sqlite"), wait=5, max_bytes=sizes[0] + 10)
+        assert len(api.batches) == 2 and all(result) and llm.usage.batch_answers == 2
+        inputs = [api.files[b["input_file_id"]].decode().splitlines() for b in api.batches.values()]
+        assert [len(lines) for lines in inputs] == [1, 1]
 
 
 def _states(cache):

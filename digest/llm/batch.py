@@ -10,14 +10,19 @@ output) is `{"id", "custom_id", "response": {"status_code", "request_id", "body"
 client finds it as it would a live answer.
 
 The answer cache is the ledger: `batches` records every batch submitted (one per model: a provider
-batch holds the requests of one model), so a rerun while a batch is open submits nothing; once it
-is collected its requests are answered there, and a rerun asks none of them again. A request that
-failed inside a batch is sent live; the requests an expired batch did not reach are submitted anew.
+batch holds the requests of one model; more when they pass the Batch API's limits of 50,000 requests
+and a 200 MB file), so a rerun while a batch is open submits nothing; once it is collected its
+requests are answered there, and a rerun asks none of them again. A request that failed inside a
+batch is sent live; the requests an expired batch did not reach are submitted anew. A batch tells
+the provider the hash of its requests file (metadata `digest_requests`): before creating one, the
+provider's batches are looked through for it, so a run killed between creating a batch and recording
+it, or a create whose answer was lost, leaves one batch at the provider, never two.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -41,6 +46,10 @@ COMPLETION_WINDOW = "24h"  # the only window OpenAI's Batch API offers
 SUBMITTED = "submitted"  # a recorded batch's state until it is collected
 OPEN = frozenset({"validating", "in_progress", "finalizing", "cancelling"})  # the provider's unfinished states
 EXPIRED = "expired"
+HELD = OPEN | {"completed"}  # a batch the provider still runs or has answered: its answers are there to collect
+# OpenAI's Batch API takes at most 50,000 requests and a 200 MB input file per batch (its Batch guide).
+MAX_REQUESTS = 50_000
+MAX_BYTES = 200 * 1024 * 1024
 NOT_REACHED = "batch_expired"  # the error code of a request an expired batch never ran
 
 
@@ -58,7 +67,11 @@ def request_line(request: Request) -> dict:
 
 def requests_jsonl(requests: Iterable[Request]) -> str:
     """The requests file (JSON Lines, one request_line per request) of `requests`."""
-    return "".join(json.dumps(request_line(r), ensure_ascii=False) + "\n" for r in requests)
+    return "".join(_jsonl(r) for r in requests)
+
+
+def _jsonl(request: Request) -> str:
+    return json.dumps(request_line(request), ensure_ascii=False) + "\n"
 
 
 def read_output(text: str, name: str) -> dict[str, dict | str]:
@@ -105,6 +118,22 @@ def import_output(text: str, name: str, cache: AnswerCache) -> tuple[int, int]:
     return len(results) - errors, errors
 
 
+def chunks(requests: list[Request], max_requests: int, max_bytes: int) -> list[tuple[list[Request], str]]:
+    """`requests` in order, cut into runs of at most `max_requests` whose requests file is at most
+    `max_bytes` bytes (a request larger than that alone), each with its requests file."""
+    runs: list[tuple[list[Request], list[str]]] = []
+    size = 0
+    for request in requests:
+        line = _jsonl(request)
+        if not runs or len(runs[-1][0]) >= max_requests or size + len(line.encode()) > max_bytes:
+            runs.append(([], []))
+            size = 0
+        runs[-1][0].append(request)
+        runs[-1][1].append(line)
+        size += len(line.encode())
+    return [(chunk, "".join(lines)) for chunk, lines in runs]
+
+
 async def deferred_requests(
     llm: LLMClient, write: Callable[[], Awaitable[T]], resend_failed: bool
 ) -> tuple[T, list[Request]]:
@@ -120,15 +149,25 @@ async def deferred_requests(
 
 
 class ProviderBatches:
-    """A provider's Batch API through the openai SDK (files.create, batches.create/retrieve,
-    files.content), with `cache` as the ledger; `poll`: seconds between status checks.
+    """A provider's Batch API through the openai SDK (files.create, batches.create/list/retrieve,
+    files.content), with `cache` as the ledger; `poll`: seconds between status checks; a batch holds at
+    most `max_requests` requests and `max_bytes` bytes of requests file (the provider's limits).
 
     `async with ProviderBatches(endpoint, cache) as batches:` owns the SDK client.
     """
 
-    def __init__(self, endpoint: Endpoint, cache: AnswerCache, poll: float = 60.0, timeout: float = 120.0):
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        cache: AnswerCache,
+        poll: float = 60.0,
+        timeout: float = 120.0,
+        max_requests: int = MAX_REQUESTS,
+        max_bytes: int = MAX_BYTES,
+    ):
         self.cache = cache
         self.poll = poll
+        self.max_requests, self.max_bytes = max_requests, max_bytes
         self._client = openai.AsyncOpenAI(
             base_url=endpoint.base_url, api_key=endpoint.api_key or "not-needed", timeout=timeout
         )
@@ -140,27 +179,55 @@ class ProviderBatches:
         await self._client.close()
 
     async def submit(self, day: str, requests: list[Request]) -> list[BatchRecord]:
-        """Upload `requests` (of `day`, ISO date) and create one batch per model; each is recorded
-        in the ledger as it is created. Raises openai.APIError when the provider refuses."""
+        """Upload `requests` (of `day`, ISO date) and create one batch per model and per provider
+        limit's worth of them (`chunks`); each is recorded in the ledger as it is created, or as it is
+        found at the provider already. Raises openai.APIError when the provider refuses."""
         by_model: dict[str, list[Request]] = {}
         for request in requests:
             by_model.setdefault(request.model, []).append(request)
         records = []
         for model, group in by_model.items():
-            upload = await self._client.files.create(
-                file=(f"digest-{day}-{model.replace('/', '_')}.jsonl", requests_jsonl(group).encode()), purpose="batch"
-            )
-            batch = await self._client.batches.create(
+            for n, (chunk, text) in enumerate(chunks(group, self.max_requests, self.max_bytes)):
+                name = f"digest-{day}-{model.replace('/', '_')}" + (f"-{n + 1}" if n else "")
+                batch = await self._create(day, name, text)
+                record = BatchRecord(batch.id, day, model, tuple(r.key for r in chunk), time.time())
+                self.cache.add_batch(record)
+                log.info("submitted batch %s: %d requests to %s", batch.id, len(chunk), model)
+                records.append(record)
+        return records
+
+    async def _create(self, day: str, name: str, text: str):
+        """The provider's batch of the requests file `text` (named `name`) for `day`: one it holds
+        already (`_held`), else one uploaded and created now. The create is not retried by the SDK: when
+        its answer is lost, the provider is asked whether it made the batch all the same."""
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+        held = await self._held(day, digest)
+        if held is not None:
+            log.info("batch %s of these requests is at the provider already", held.id)
+            return held
+        upload = await self._client.files.create(file=(f"{name}.jsonl", text.encode()), purpose="batch")
+        try:
+            return await self._client.with_options(max_retries=0).batches.create(
                 input_file_id=upload.id,
                 endpoint=ENDPOINT,
                 completion_window=COMPLETION_WINDOW,
-                metadata={"digest_day": day},
+                metadata={"digest_day": day, "digest_requests": digest},
             )
-            record = BatchRecord(batch.id, day, model, tuple(r.key for r in group), time.time())
-            self.cache.add_batch(record)
-            log.info("submitted batch %s: %d requests to %s", batch.id, len(group), model)
-            records.append(record)
-        return records
+        except openai.APIConnectionError:  # timeouts too: the provider may have created it
+            held = await self._held(day, digest)
+            if held is None:
+                raise
+            return held
+
+    async def _held(self, day: str, digest: str):
+        """The newest batch among the provider's latest 100 that asks `day`'s requests file hashed
+        `digest` and is running or completed (an expired, failed or cancelled one is not); None."""
+        page = await self._client.batches.list(limit=100)
+        for batch in page.data:  # newest first
+            metadata = batch.metadata or {}
+            if metadata.get("digest_day") == day and metadata.get("digest_requests") == digest and batch.status in HELD:
+                return batch
+        return None
 
     async def settle(self, records: list[BatchRecord], wait: float) -> list[str] | None:
         """Collect every batch of `records` that has finished, checking every `poll` seconds for at
