@@ -30,6 +30,9 @@ def test_for_you_opens_the_page_with_the_closest_papers_and_why(fake_llm, tmp_pa
     linked = re.findall(r'href="#paper-([0-9-]+)"', section)
     assert linked == [w["paper"]["arxiv_id"].replace(".", "-") for w in scored]  # closest first
     assert scored[0]["relevance"]["why"] in page.plain
+    # Each paper's place among the day's 20 candidates, closest first: the top one is the top 5%.
+    shown = [int(n) for n in re.findall(r'class="relevance"[^>]*>top (\d+)%<', section)]
+    assert shown[0] == 5 and shown == sorted(shown) and len(set(shown)) >= 5
     feed = feedparser.parse((site / "for-you.xml").read_bytes())
     assert not feed.bozo and len(feed.entries) == 10
     assert all(e.summary.startswith("Why: ") for e in feed.entries)

@@ -29,6 +29,7 @@ from digest.config import SiteConfig
 from digest.hygiene import THINK
 from digest.models import REVIEW_PARTS, Digest, PaperReview, PaperWriteup, ResearchDirections, ReviewPoint
 from digest.render import math, wording
+from digest.render.foryou import for_you, places
 from digest.words import plural
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "a", "br", "h4", "h5"}
@@ -367,14 +368,9 @@ def render_page(
             overview_links=[a.link for t in digest.topics for a in t.articles]
             + [w.paper.abs_url for w in digest.papers],
             for_you=for_you(digest),
+            places=places(digest),
         )
     )
-
-
-def for_you(digest: Digest) -> list[PaperWriteup]:
-    """The written-up papers a reader profile scored, closest first: the "For you" section."""
-    scored = [w for w in digest.papers if w.relevance is not None]
-    return sorted(scored, key=lambda w: -w.relevance.relevance if w.relevance else 0.0)
 
 
 def render_paper_page(digest: Digest, writeup: PaperWriteup) -> str:
