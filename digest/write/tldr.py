@@ -2,16 +2,21 @@
 the triage model in batches of `papers.triage_batch`, each batch one request (cached like every
 answer), joined to papers by the number each batch gave them, never by position.
 
-A number the model invents is ignored, a paper it leaves out has no TL;DR, a TL;DR that is empty or
-only repeats the title is dropped; a failed batch costs only its TL;DRs, and the list says so.
+A number the model invents is ignored, a paper it leaves out has no TL;DR, and a TL;DR that is empty,
+only repeats the title, says nothing of its paper or fails the writing gate's text checks is not shown
+(`tldr_problem`); a failed batch costs only its TL;DRs. The list says how many are missing and why.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from digest.config import PapersConfig
 from digest.llm.bounds import Shape
 from digest.llm.prompts import load_prompt
 from digest.models import Paper, TLDRs
+from digest.write.gate import text_checks
+from digest.write.grounding import content_words
 from digest.write.section import Desk, in_batches
 
 ABSTRACT_CHARS = 400  # an abstract's opening says what the paper does: keeps a 25-paper batch near 3,000 prompt tokens
@@ -38,12 +43,38 @@ async def _batch(batch: list[Paper], desk: Desk) -> dict[str, str]:
     written: dict[str, str] = {}
     for entry in done.value.tldrs:
         text = " ".join(entry.tldr.split())
-        if 1 <= entry.number <= len(batch) and text and text.casefold() != batch[entry.number - 1].title.casefold():
+        if 1 <= entry.number <= len(batch) and text:
             written.setdefault(batch[entry.number - 1].arxiv_id, text)
     return written
 
 
+def tldr_problem(tldr: str, paper: Paper) -> str | None:
+    """Why `tldr` is not shown for `paper`, None when it is: it repeats the title, shares no content word
+    with the title and abstract (a tiny model's "The paper is here."), or fails the writing gate's text
+    checks (instructions aimed at an AI, doubt of what the writer does not know)."""
+    source = f"{paper.title}\n{paper.summary}"
+    if tldr.casefold() == paper.title.casefold():
+        return "repeating the title"
+    if not content_words(tldr) & content_words(source):
+        return "saying nothing of the paper"
+    return "failing the writing gate" if text_checks(tldr, source) else None
+
+
 async def write_tldrs(papers: list[Paper], cfg: PapersConfig, desk: Desk) -> tuple[dict[str, str], str | None]:
-    """arXiv id -> one-line TL;DR for `papers`, and what failed (None: every batch answered)."""
-    written, errors, batches = await in_batches(lambda batch: _batch(batch, desk), papers, cfg.triage_batch)
-    return written, (f"{len(errors)} of {batches} TL;DR batches failed: {errors[0]}" if errors else None)
+    """arXiv id -> one-line TL;DR for `papers`, and what is missing (None: every batch answered and every
+    TL;DR is shown): the batches that failed, the TL;DRs not shown and why."""
+    answered, errors, batches = await in_batches(lambda batch: _batch(batch, desk), papers, cfg.triage_batch)
+    by_id = {p.arxiv_id: p for p in papers}
+    written: dict[str, str] = {}
+    dropped: Counter[str] = Counter()
+    for arxiv_id, text in answered.items():
+        problem = tldr_problem(text, by_id[arxiv_id])
+        if problem is None:
+            written[arxiv_id] = text
+        else:
+            dropped[problem] += 1
+    notes = [f"{len(errors)} of {batches} TL;DR batches failed: {errors[0]}"] if errors else []
+    if dropped:
+        reasons = ", ".join(f"{n} {why}" for why, n in dropped.most_common())
+        notes.append(f"{sum(dropped.values())} of {len(answered)} TL;DRs not shown: {reasons}")
+    return written, "; ".join(notes) or None
