@@ -26,7 +26,6 @@ Target: under 2 s.
 
 from __future__ import annotations
 
-import datetime as dt
 import resource
 import sys
 import time
@@ -34,77 +33,19 @@ from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
-import lxml.etree as etree
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from digest.fetch.arxiv_parse import split_id
-from digest.fetch.text import clean_text
-from digest.models import Paper, arxiv_links
+from oai_dc import DATA, Record, group, profile_of, read_oai_dc
+
+from digest.models import Paper
 from digest.select import stories
 from digest.select.rank import paper_text, score_papers, svm_margins, vectorizer
-from digest.select.reader import FollowedAuthors, LibraryItem, Profile
 
-DATA = ROOT / "tests" / "data" / "scrapi_oai_dc_ListRecords_2014-12-24.xml"
-OAI = "{http://www.openarchives.org/OAI/2.0/}"
-DC = "{http://purl.org/dc/elements/1.1/}"
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 LIBRARY_SIZE, DRAWS, TOP = 15, 3, 20
-
-
-class Record(NamedTuple):
-    """One OAI-DC record: the day it was stamped, its dc:subject values (first = primary), the paper."""
-
-    day: dt.date
-    subjects: list[str]
-    paper: Paper
-
-
-def _person(creator: str) -> str:
-    """OAI-DC writes "Surname, Given"; arXiv's other interfaces write "Given Surname"."""
-    surname, _, given = creator.partition(",")
-    return f"{given.strip()} {surname.strip()}".strip()
-
-
-def _record(record: etree._Element) -> Record | None:
-    dc = record.find(f"{OAI}metadata")
-    if dc is None or not len(dc):  # a deleted record has a header only
-        return None
-    dc = dc[0]
-    ident = next(i.text for i in dc.iter(f"{DC}identifier") if (i.text or "").startswith("http://arxiv.org/abs/"))
-    arxiv_id, version = split_id(ident)
-    texts = lambda tag: [clean_text(e.text or "", html_markup=False) for e in dc.iter(f"{DC}{tag}")]  # noqa: E731
-    paper = Paper(
-        arxiv_id=arxiv_id,
-        version=version,
-        title=texts("title")[0],
-        authors=[_person(c) for c in texts("creator")],
-        summary=texts("description")[0],
-        abs_url=arxiv_links(arxiv_id)["abs_url"],
-        pdf_url=arxiv_links(arxiv_id)["pdf_url"],
-    )
-    day = dt.date.fromisoformat(record.findtext(f"{OAI}header/{OAI}datestamp") or "")
-    return Record(day, texts("subject"), paper)
-
-
-def read_oai_dc(path: Path) -> list[Record]:
-    """The records of an OAI-PMH ListRecords answer in Dublin Core (metadataPrefix=oai_dc), in order.
-    Raises lxml's XMLSyntaxError for a body that is not XML, StopIteration for a record without an
-    arXiv abs URL."""
-    root = etree.fromstring(path.read_bytes(), _PARSER)
-    return [r for r in map(_record, root.iter(f"{OAI}record")) if r is not None]
-
-
-def group(subject: str) -> str:
-    """The archive group of a dc:subject: "Condensed Matter - Quantum Gases" -> "Condensed Matter"."""
-    return subject.split(" - ")[0]
-
-
-def profile_of(papers: list[Paper]) -> Profile:
-    """A profile whose library is `papers` and nothing else."""
-    return Profile([LibraryItem(p.arxiv_id, p.title, p.summary) for p in papers], FollowedAuthors([]), [], [])
 
 
 def baseline_svm(library: list[Paper], candidates: list[Paper]) -> np.ndarray:

@@ -1,21 +1,14 @@
 """Reader relevance on recorded real arXiv days: a one-OAI-answer list of 2014-12-24 and 2014-12-25
-(tests/data/scrapi_oai_dc_ListRecords_2014-12-24.xml), read by bench/rank.py's Dublin Core reader."""
+(tests/data/scrapi_oai_dc_ListRecords_2014-12-24.xml, read by tests/oai_dc.py)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from oai_dc import DATA, group, profile_of, read_oai_dc
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-from rank import group, profile_of, read_oai_dc  # noqa: E402
-
-from digest.select.rank import by_relevance, score_papers  # noqa: E402
-from digest.select.reader import FollowedAuthors, LibraryItem, Profile  # noqa: E402
-from digest.select.stories import embed  # noqa: E402
-
-DATA = Path(__file__).parent / "data" / "scrapi_oai_dc_ListRecords_2014-12-24.xml"
+from digest.select.rank import by_relevance, score_papers
+from digest.select.reader import FollowedAuthors, LibraryItem, Profile
+from digest.select.stories import embed
 
 
 @pytest.fixture(scope="module")
