@@ -149,7 +149,8 @@ def run_day(config: Path, snapshot: Path, work: Path, profile: list[str]) -> dic
 
     Returns the figures: digest's exit code, the build's wall time and each STAGES function's
     (seconds, and its first start and last end counted from the build's start), peak RSS of this
-    process and of its Pagefind subprocess (MB), the day page's and the day folder's size (bytes),
+    process (MB; not its Pagefind subprocess's: the kernel counts a child's peak from before its exec,
+    which is this process's memory at the fork), the day page's and the day folder's size (bytes),
     the run's LLM usage, answers and tokens per prompt from the answer cache, and what the page holds.
     """
     spans: dict[str, list[tuple[float, float]]] = {name: [] for name in [*STAGES, "build"]}
@@ -186,7 +187,6 @@ def run_day(config: Path, snapshot: Path, work: Path, profile: list[str]) -> dic
             if s and name != "build"
         },
         "peak_mb": peak_mb,
-        "pagefind_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "page_bytes": (day / "index.html").stat().st_size,
         "day_bytes": sum(f.stat().st_size for f in day.rglob("*") if f.is_file()),
         "usage": report["usage"],
@@ -259,7 +259,6 @@ def print_runs(runs: list[dict], concurrency: int) -> None:
         print(f"{label:44}" + "".join(f"{c:>22}" for c in cells))
 
     line("peak RSS, build process", [f"{r['peak_mb']:.0f} MB" for r in runs])
-    line("peak RSS, Pagefind subprocess", [f"{r['pagefind_mb']:.0f} MB" for r in runs])
     line("LLM calls (endpoint requests)", [f"{r['usage']['calls']:,} ({r['requests']:,})" for r in runs])
     line("critical-path bound", [f"{bound(r['usage']['calls'], concurrency, r['latency']):.1f} s" for r in runs])
     line("day page (day folder)", [f"{r['page_bytes'] / 1e6:.2f} MB ({r['day_bytes'] / 1e6:.1f})" for r in runs])
