@@ -262,6 +262,10 @@ def test_digest_build_with_notify_mails_the_published_day_once(fake_llm, smtp, t
     assert len(mailbox.mails) == 1
     text, html = _parts(mailbox.mails[0][2])
     assert PAGE in _links(html) and PAGE in text
+    # The demo's reader profile chose the papers: each top paper says why, in both parts.
+    published = json.loads((tmp_path / "site" / DEMO_DATE / "digest.json").read_text())["digest"]
+    why = published["papers"][0]["relevance"]["why"]
+    assert f"Why: {why}" in text and f"Why: {why}" in Page(html).plain
     assert main(args) == 0  # the rerun
     assert len(mailbox.mails) == 1
     assert main([*args, "--resend"]) == 0

@@ -35,11 +35,13 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()#<>!|~])")
 
 @dataclass(frozen=True)
 class Item:
-    """One linked line of a message: a paper or a topic, its absolute URL, and what it says (plain text)."""
+    """One linked line of a message: a paper or a topic, its absolute URL, what it says (plain text) and,
+    for a paper a reader profile chose, why (digest.select.rank's one line; "" without one)."""
 
     title: str
     url: str
     line: str
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,16 @@ def one_line(writeup: PaperWriteup) -> str:
 
 def paper_items(digest: Digest, page: str, count: int) -> list[Item]:
     """The first `count` papers of the day (the page's order: the ranking's), each linked to its
-    place on the page `page`."""
-    return [Item(w.paper.title, f"{page}#{paper_anchor(w.paper.arxiv_id)}", one_line(w)) for w in digest.papers[:count]]
+    place on the page `page`, with why a reader profile chose it."""
+    return [
+        Item(
+            w.paper.title,
+            f"{page}#{paper_anchor(w.paper.arxiv_id)}",
+            one_line(w),
+            w.relevance.why if w.relevance else "",
+        )
+        for w in digest.papers[:count]
+    ]
 
 
 def topic_items(digest: Digest, page: str) -> list[Item]:
