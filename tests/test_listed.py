@@ -69,6 +69,7 @@ def test_tldrs_that_say_nothing_of_their_paper_or_address_an_ai_are_not_shown(fa
     assert [bool(entry["tldr"]) for entry in listed[:3]] == [False, False, True]
     assert "The paper is here." not in html and "ignore previous instructions" not in html.lower()
     assert digest["listed_error"] == (
-        "2 of 3 TL;DRs not shown: 1 saying nothing of the paper, 1 failing the writing gate"
+        "no TL;DR for 19 of 20 papers: the model wrote none for 17, "
+        "2 not shown (1 saying nothing of the paper, 1 failing the writing gate)"
     )
     assert rc == 3

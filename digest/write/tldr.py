@@ -29,7 +29,7 @@ def _shape(papers: int) -> Shape:
 
 
 async def _batch(batch: list[Paper], desk: Desk) -> dict[str, str]:
-    """arXiv id -> TL;DR for the papers of `batch` the model wrote one for. Raises LLMError."""
+    """arXiv id -> TL;DR for every paper of `batch`, "" for one the model wrote none for. Raises LLMError."""
     numbered = [{"number": i, "title": p.title, "abstract": p.summary[:ABSTRACT_CHARS]} for i, p in enumerate(batch, 1)]
     done = await desk.llm.complete(
         desk.endpoint.models.triage,
@@ -40,11 +40,12 @@ async def _batch(batch: list[Paper], desk: Desk) -> dict[str, str]:
         words=WORDS,
         date=desk.date.isoformat(),
     )
-    written: dict[str, str] = {}
+    written = dict.fromkeys((p.arxiv_id for p in batch), "")
     for entry in done.value.tldrs:
         text = " ".join(entry.tldr.split())
         if 1 <= entry.number <= len(batch) and text:
-            written.setdefault(batch[entry.number - 1].arxiv_id, text)
+            arxiv_id = batch[entry.number - 1].arxiv_id
+            written[arxiv_id] = written[arxiv_id] or text  # the first the model wrote for it
     return written
 
 
@@ -61,20 +62,26 @@ def tldr_problem(tldr: str, paper: Paper) -> str | None:
 
 
 async def write_tldrs(papers: list[Paper], cfg: PapersConfig, desk: Desk) -> tuple[dict[str, str], str | None]:
-    """arXiv id -> one-line TL;DR for `papers`, and what is missing (None: every batch answered and every
-    TL;DR is shown): the batches that failed, the TL;DRs not shown and why."""
+    """arXiv id -> one-line TL;DR for `papers`, and what is missing (None: every paper has one): the batches
+    that failed, then of the papers of the batches that answered, how many have none, for want of a TL;DR
+    from the model or because it was not shown (and why)."""
     answered, errors, batches = await in_batches(lambda batch: _batch(batch, desk), papers, cfg.triage_batch)
     by_id = {p.arxiv_id: p for p in papers}
     written: dict[str, str] = {}
-    dropped: Counter[str] = Counter()
+    unwritten, dropped = 0, Counter[str]()
     for arxiv_id, text in answered.items():
-        problem = tldr_problem(text, by_id[arxiv_id])
-        if problem is None:
+        problem = tldr_problem(text, by_id[arxiv_id]) if text else None
+        if not text:
+            unwritten += 1
+        elif problem is None:
             written[arxiv_id] = text
         else:
             dropped[problem] += 1
     notes = [f"{len(errors)} of {batches} TL;DR batches failed: {errors[0]}"] if errors else []
-    if dropped:
-        reasons = ", ".join(f"{n} {why}" for why, n in dropped.most_common())
-        notes.append(f"{sum(dropped.values())} of {len(answered)} TL;DRs not shown: {reasons}")
+    if unwritten or dropped:
+        why = [f"the model wrote none for {unwritten}"] if unwritten else []
+        if dropped:
+            reasons = ", ".join(f"{n} {problem}" for problem, n in dropped.most_common())
+            why.append(f"{sum(dropped.values())} not shown ({reasons})")
+        notes.append(f"no TL;DR for {unwritten + sum(dropped.values())} of {len(answered)} papers: {', '.join(why)}")
     return written, "; ".join(notes) or None
