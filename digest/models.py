@@ -358,7 +358,7 @@ class Listed(BaseModel):
     """One candidate paper of the day in the "All papers today" list, written up or not."""
 
     paper: Paper
-    tldr: str | None = None  # one line by the triage model (digest.write.tldr); None: its batch failed, none written or shown
+    tldr: str | None = None  # by the triage model (digest.write.tldr); None: batch failed, none written or shown
     written_up: bool = False  # its write-up is on the page
     relevance: Relevance | None = None  # with a reader profile
 

@@ -80,7 +80,10 @@ async def write_tldrs(papers: list[Paper], cfg: PapersConfig, desk: Desk) -> tup
     notes = [f"{len(errors)} of {batches} TL;DR batches failed: {errors[0]}"] if errors else []
     if unwritten or dropped:
         why = [f"the model wrote none for {unwritten}"] if unwritten else []
-        if dropped:
+        if len(dropped) == 1:
+            [(problem, n)] = dropped.items()
+            why.append(f"{n} not shown, {problem}")
+        elif dropped:
             reasons = ", ".join(f"{n} {problem}" for problem, n in dropped.most_common())
             why.append(f"{sum(dropped.values())} not shown ({reasons})")
         notes.append(f"no TL;DR for {unwritten + sum(dropped.values())} of {len(answered)} papers: {', '.join(why)}")
