@@ -24,15 +24,18 @@ def places(digest: Digest) -> dict[str, int]:
     """arXiv id -> the paper's place among the day's scored candidates, as the percentage (1-100) of
     them at least as relevant as it: 1 for the closest of a day of 100 or more, 100 for the farthest.
     Papers of equal relevance share the place of the first of them. The candidates are the day's
-    whole list (`listed`), or its written-up papers when it has none."""
-    scored = [(e.relevance.relevance, e.paper.arxiv_id) for e in digest.listed if e.relevance is not None]
-    if not scored:
-        scored = [(w.relevance.relevance, w.paper.arxiv_id) for w in digest.papers if w.relevance is not None]
-    scored.sort(key=lambda entry: -entry[0])
+    whole list (`listed`) and its written-up papers (one entry per arXiv id, the list's first): every
+    scored paper of the page has a place, even one the list lacks."""
+    entries = [(e.paper, e.relevance) for e in digest.listed] + [(w.paper, w.relevance) for w in digest.papers]
+    by_id: dict[str, float] = {}
+    for paper, scored_as in entries:
+        if scored_as is not None:
+            by_id.setdefault(paper.arxiv_id, scored_as.relevance)
+    scored = sorted(by_id.items(), key=lambda entry: -entry[1])
     found: dict[str, int] = {}
     place, previous = 0, None
-    for n, (relevance, arxiv_id) in enumerate(scored, 1):
+    for n, (arxiv_id, relevance) in enumerate(scored, 1):
         if relevance != previous:
             place, previous = math.ceil(100 * n / len(scored)), relevance
-        found.setdefault(arxiv_id, place)
+        found[arxiv_id] = place
     return found
